@@ -46,6 +46,9 @@ type Finding struct {
 	Redacted      string          `json:"redacted"`
 	Liveness      string          `json:"liveness,omitempty"`
 	Locations     []Location      `json:"locations"`
+	// LocationsTruncated counts occurrences beyond the per-finding cap that are
+	// not listed in Locations (report.Collector); omitted when zero.
+	LocationsTruncated int `json:"locations_truncated,omitempty"`
 	// Token and URL are filled only when the user asked for --reveal.
 	Token string `json:"token,omitempty"`
 	URL   string `json:"url,omitempty"`

@@ -1,22 +1,288 @@
 package gitscan
 
-// API contract (owned by the gitscan implementer; cmd and crawler/github code against it):
-//
-//	type Config struct {
-//		MaxBlobSize  int64         // largest blob scanned (default 64 MiB); bigger: *crawler.Skip "too-large"
-//		MaxRepoBytes int64         // total blob bytes scanned per repository (default 8 GiB)
-//		Timeout      time.Duration // per repository, clone + scan (default 1h)
-//		TempDir      string        // parent of temporary clones (default os.TempDir())
-//		Keep         bool          // keep the temporary bare clone
-//		CacheDir     string        // clone/fetch into CacheDir/<key> instead of a temp dir, kept
-//		Auth         transport.AuthMethod // go-git auth for clones (x-access-token basic auth); nil for none
-//		Repo         string        // name put into Origin.Repo ("OWNER/NAME"); default the path or URL
-//		SinceTips    []string      // only objects not reachable from these commits (incremental)
-//		Logger       *slog.Logger
-//	}
-//	func Open(ctx context.Context, pathOrURL string, cfg Config) (*Repo, error)
-//	func (r *Repo) Blobs(ctx context.Context) iter.Seq2[crawler.Blob, error]
-//	func (r *Repo) Provenance(ctx context.Context, blobIDs []string) (map[string][]crawler.Origin, error)
-//	func (r *Repo) Coverage() Coverage // after Blobs: skips, shallow, bytes, objects
-//	func (r *Repo) Tips() map[string]string // ref name -> commit SHA, for the next incremental sweep
-//	func (r *Repo) Close() error
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/transport"
+)
+
+// Defaults applied by [Open] to zero [Config] fields.
+const (
+	DefaultMaxBlobSize  int64 = 64 << 20
+	DefaultMaxRepoBytes int64 = 8 << 30
+	DefaultTimeout            = time.Hour
+)
+
+// Config configures [Open]. The zero value is usable: every zero field takes
+// its default.
+type Config struct {
+	MaxBlobSize  int64         // largest blob scanned (default 64 MiB); bigger: *crawler.Skip "too-large"
+	MaxRepoBytes int64         // total blob bytes scanned per repository (default 8 GiB); then "repo-bytes-limit"
+	Timeout      time.Duration // per repository, clone + scan (default 1h); then "timeout"
+	TempDir      string        // parent of temporary clones (default os.TempDir())
+	Keep         bool          // keep the temporary bare clone (see Repo.Dir)
+	CacheDir     string        // clone/fetch into CacheDir/<hash of URL> instead of a temp dir, kept
+	// Auth is the go-git auth for clones (x-access-token basic auth); nil for
+	// none. It is never put into a URL, an argument or a log line.
+	Auth      transport.AuthMethod
+	Repo      string   // name put into Origin.Repo ("OWNER/NAME"); default the path or URL as given
+	SinceTips []string // only objects not reachable from these commits (incremental sweeps)
+	Logger    *slog.Logger
+	// AllowInsecureHTTP permits http:// clone URLs (tests, an http GHE).
+	AllowInsecureHTTP bool
+	// NoGitProgram forces go-git for reading objects even when git is installed.
+	NoGitProgram bool
+}
+
+// Coverage says how much of a repository was scanned. Complete is true only
+// when every reachable object was read and nothing was skipped.
+type Coverage struct {
+	Complete     bool
+	Shallow      bool           // the repository is a shallow clone: older history is missing
+	Backend      string         // "git" (the git program) or "go-git"
+	Blobs        int64          // blobs yielded
+	Bytes        int64          // bytes of blobs yielded
+	Commits      int64          // commit messages read
+	Tags         int64          // annotated tag messages read
+	Skips        map[string]int // skipped items by reason
+	SkippedBytes int64          // bytes of skipped blobs, when known
+	Errors       []string       // first few errors (no secrets), for the summary
+}
+
+// Repo is one opened repository. It is not safe for concurrent use, except
+// [Repo.Coverage] and [Repo.Tips].
+type Repo struct {
+	cfg      Config
+	gitDir   string
+	tmp      string // directory to remove on Close ("" when none)
+	home     string // empty HOME for the git program
+	git      string // path of the git program; "" for go-git
+	deadline time.Time
+	log      *slog.Logger
+	empty    bool // clone of an empty repository
+
+	mu   sync.Mutex
+	cov  Coverage
+	tips map[string]string
+	head string // commit at HEAD (default branch), "" when unborn
+}
+
+// Open opens a local repository (a path to a work tree or a bare repository)
+// or clones a URL (bare, every ref) and returns a [Repo]. The clone and all
+// later reads are bounded by cfg.Timeout from now. Close the Repo to remove a
+// temporary clone.
+func Open(ctx context.Context, pathOrURL string, cfg Config) (*Repo, error) {
+	if cfg.MaxBlobSize <= 0 {
+		cfg.MaxBlobSize = DefaultMaxBlobSize
+	}
+	if cfg.MaxRepoBytes <= 0 {
+		cfg.MaxRepoBytes = DefaultMaxRepoBytes
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Repo == "" {
+		cfg.Repo = redactURL(pathOrURL)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Repo{cfg: cfg, deadline: time.Now().Add(cfg.Timeout), log: log}
+	r.cov.Skips = map[string]int{}
+	if !cfg.NoGitProgram {
+		r.git = gitProgram()
+	}
+	r.cov.Backend = "go-git"
+	if r.git != "" {
+		r.cov.Backend = "git"
+	}
+	ctx, cancel := context.WithDeadline(ctx, r.deadline)
+	defer cancel()
+
+	if isURL(pathOrURL) {
+		if err := r.cloneURL(ctx, pathOrURL); err != nil {
+			r.removeTemp()
+			return nil, err
+		}
+	} else {
+		dir, err := findGitDir(pathOrURL)
+		if err != nil {
+			return nil, err
+		}
+		r.gitDir = dir
+	}
+	if r.git != "" {
+		h, err := os.MkdirTemp(cfg.TempDir, "sasquatch-githome-*")
+		if err != nil {
+			r.removeTemp()
+			return nil, fmt.Errorf("open %s: %w", cfg.Repo, err)
+		}
+		r.home = h
+	}
+	if fi, err := os.Stat(filepath.Join(r.gitDir, "shallow")); err == nil && fi.Size() > 0 {
+		r.cov.Shallow = true
+	}
+	if !r.empty {
+		if err := r.loadTips(ctx); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("open %s: read refs: %w", cfg.Repo, err)
+		}
+	}
+	if r.tips == nil {
+		r.tips = map[string]string{}
+	}
+	return r, nil
+}
+
+// Dir returns the repository's git directory (the bare clone for a URL).
+// It is safe for concurrent use.
+func (r *Repo) Dir() string { return r.gitDir }
+
+// Tips returns a copy of ref name -> commit ID (annotated tags peeled) as
+// read at Open, for the next incremental sweep. Safe for concurrent use.
+func (r *Repo) Tips() map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m := make(map[string]string, len(r.tips))
+	for k, v := range r.tips {
+		m[k] = v
+	}
+	return m
+}
+
+// Coverage returns a snapshot of what has been scanned so far; after Blobs
+// has finished it is final. Safe for concurrent use.
+func (r *Repo) Coverage() Coverage {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.cov
+	c.Skips = make(map[string]int, len(r.cov.Skips))
+	for k, v := range r.cov.Skips {
+		c.Skips[k] = v
+	}
+	c.Errors = append([]string(nil), r.cov.Errors...)
+	return c
+}
+
+// Close removes the temporary clone (unless Config.Keep) and the git
+// program's empty home directory. It is idempotent.
+func (r *Repo) Close() error {
+	var err error
+	if r.home != "" {
+		err = os.RemoveAll(r.home)
+		r.home = ""
+	}
+	if !r.cfg.Keep {
+		if e := r.removeTemp(); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+func (r *Repo) removeTemp() error {
+	if r.tmp == "" {
+		return nil
+	}
+	err := os.RemoveAll(r.tmp)
+	r.tmp = ""
+	return err
+}
+
+func isURL(s string) bool {
+	return strings.Contains(s, "://")
+}
+
+// findGitDir returns the git directory of a work tree or bare repository.
+func findGitDir(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("open %s: %w", path, err)
+	}
+	dotgit := filepath.Join(abs, ".git")
+	if fi, err := os.Lstat(dotgit); err == nil {
+		if fi.IsDir() {
+			return dotgit, nil
+		}
+		if fi.Mode().IsRegular() && fi.Size() < 4096 {
+			// A "gitdir: PATH" file (linked work tree or submodule).
+			b, err := os.ReadFile(dotgit)
+			if err == nil && strings.HasPrefix(string(b), "gitdir: ") {
+				p := strings.TrimSpace(strings.TrimPrefix(string(b), "gitdir: "))
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(abs, p)
+				}
+				return p, nil
+			}
+		}
+		return "", fmt.Errorf("open %s: .git is not a directory or gitdir file", path)
+	}
+	if isGitDir(abs) {
+		return abs, nil
+	}
+	return "", fmt.Errorf("open %s: not a git repository", path)
+}
+
+func isGitDir(dir string) bool {
+	for _, n := range []string{"HEAD", "objects"} {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// cacheKey names a cache directory after a hash of the URL, never after
+// repository-controlled names.
+func cacheKey(u string) string {
+	s := sha256.Sum256([]byte(u))
+	return hex.EncodeToString(s[:12]) + ".git"
+}
+
+// redactURL returns u with any user information and query removed, for
+// names and messages.
+func redactURL(s string) string {
+	if !isURL(s) {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	u.User = nil
+	u.RawQuery = ""
+	u.Fragment = ""
+	return u.String()
+}
+
+func (r *Repo) addSkip(reason string, size int64, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cov.Skips[reason]++
+	r.cov.SkippedBytes += size
+	if err != nil && len(r.cov.Errors) < 20 {
+		r.cov.Errors = append(r.cov.Errors, err.Error())
+	}
+}
+
+func (r *Repo) addError(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.cov.Errors) < 20 {
+		r.cov.Errors = append(r.cov.Errors, err.Error())
+	}
+}
+
+var errStop = errors.New("stop")

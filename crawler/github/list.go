@@ -1,0 +1,190 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	gh "github.com/google/go-github/v56/github"
+)
+
+// max502 bounds consecutive 502s on one listing (each halves per_page).
+const max502 = 8
+
+// maxPages bounds one listing (100 000 pages of up to 100 repositories).
+const maxPages = 100_000
+
+// lister collects repositories from all targets, deduplicated by ID.
+type lister struct {
+	c     *Client
+	sum   *Summary
+	seen  map[int64]bool
+	repos []listed
+}
+
+// listed is a repository and whether it was named explicitly (--repo):
+// fork and archived filters apply only to listings.
+type listed struct {
+	Repo
+	explicit bool
+}
+
+func (l *lister) add(r *gh.Repository, explicit bool) {
+	if r == nil {
+		return
+	}
+	rr := fromAPI(r)
+	if rr.ID != 0 {
+		if l.seen[rr.ID] {
+			return
+		}
+		l.seen[rr.ID] = true
+	} else {
+		// No ID (a broken server): dedup by name.
+		for _, o := range l.repos {
+			if strings.EqualFold(o.FullName, rr.FullName) {
+				return
+			}
+		}
+	}
+	l.repos = append(l.repos, listed{Repo: rr, explicit: explicit})
+}
+
+// checkSSO marks coverage incomplete when GitHub says results are partial
+// or SSO-limited (X-GitHub-SSO header).
+func (l *lister) checkSSO(resp *gh.Response, what string) {
+	if resp == nil || resp.Response == nil {
+		return
+	}
+	if v := resp.Header.Get("X-GitHub-SSO"); v != "" {
+		l.sum.markIncomplete(fmt.Sprintf("%s: X-GitHub-SSO: %s", what, sanitizeHeader(v)))
+		l.c.log.Warn("github listing limited by SAML SSO: coverage incomplete", "target", what)
+	}
+}
+
+// sanitizeHeader keeps a header value printable and short.
+func sanitizeHeader(v string) string {
+	v = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, v)
+	if len(v) > 200 {
+		v = v[:200] + "..."
+	}
+	return v
+}
+
+// listAll lists every target. Per-target failures are recorded in the
+// summary (coverage incomplete) and the other targets are still listed; only
+// ctx ending is returned as an error.
+func (l *lister) listAll(ctx context.Context, t Targets) error {
+	for _, o := range t.Orgs {
+		if err := l.listPaged(ctx, "org "+o, o, func(opt gh.ListOptions) ([]*gh.Repository, *gh.Response, error) {
+			return l.c.gh.Repositories.ListByOrg(context.WithValue(ctx, keyListing, true), o,
+				&gh.RepositoryListByOrgOptions{Type: "all", Sort: "full_name", Direction: "asc", ListOptions: opt})
+		}); err != nil {
+			return err
+		}
+	}
+	for _, u := range t.Users {
+		if err := l.listPaged(ctx, "user "+u, u, func(opt gh.ListOptions) ([]*gh.Repository, *gh.Response, error) {
+			return l.c.gh.Repositories.List(context.WithValue(ctx, keyListing, true), u,
+				&gh.RepositoryListOptions{Type: "owner", Sort: "full_name", Direction: "asc", ListOptions: opt})
+		}); err != nil {
+			return err
+		}
+	}
+	for _, full := range t.Repos {
+		owner, name, ok := strings.Cut(full, "/")
+		if !ok || !namePattern.MatchString(owner) || !namePattern.MatchString(name) {
+			l.sum.addSkip(RepoSkip{Repo: full, Reason: "bad-name"})
+			continue
+		}
+		var r *gh.Repository
+		resp, err := l.c.call(ctx, "repo "+full, func() (*gh.Response, error) {
+			var resp *gh.Response
+			var err error
+			r, resp, err = l.c.gh.Repositories.Get(ctx, owner, name)
+			return resp, err
+		})
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		l.checkSSO(resp, "repo "+full)
+		if err != nil {
+			reason := reasonForStatus(statusOf(err))
+			if reason == "" {
+				reason = "api-error"
+			}
+			l.sum.addSkip(RepoSkip{Repo: full, Reason: reason, Detail: l.c.errString(err)})
+			l.c.log.Warn("github repository unavailable", "repo", full, "reason", reason)
+			continue
+		}
+		l.add(r, true)
+	}
+	return nil
+}
+
+// listPaged follows a listing's Link headers (go-github's NextPage). On a
+// 502 it halves per_page (re-basing the page number so no item is skipped)
+// and retries; duplicates from page drift are removed by ID.
+func (l *lister) listPaged(ctx context.Context, what, name string,
+	list func(gh.ListOptions) ([]*gh.Repository, *gh.Response, error)) error {
+	if !namePattern.MatchString(name) {
+		l.sum.markIncomplete(what + ": bad name")
+		return nil
+	}
+	per, page, bad := l.c.cfg.PerPage, 1, 0
+	for pages := 0; ; pages++ {
+		var repos []*gh.Repository
+		resp, err := l.c.call(ctx, what, func() (*gh.Response, error) {
+			var resp *gh.Response
+			var err error
+			repos, resp, err = list(gh.ListOptions{Page: page, PerPage: per})
+			return resp, err
+		})
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			if statusOf(err) == http.StatusBadGateway && bad < max502 {
+				bad++
+				if np := smallerPage(per); np < per {
+					page = (page-1)*per/np + 1
+					l.c.log.Info("github listing 502: smaller pages", "target", what, "per_page", np)
+					per = np
+				}
+				if err := l.c.backoff(ctx, min(bad-1, 3), what, "502"); err != nil {
+					return err
+				}
+				continue
+			}
+			l.sum.markIncomplete(fmt.Sprintf("list %s: %s", what, l.c.errString(err)))
+			l.c.log.Warn("github listing failed: coverage incomplete", "target", what, "status", statusOf(err))
+			return nil
+		}
+		bad = 0
+		l.checkSSO(resp, what)
+		for _, r := range repos {
+			l.add(r, false)
+		}
+		if resp == nil || resp.NextPage <= page || pages >= maxPages {
+			return nil
+		}
+		page = resp.NextPage
+	}
+}
+
+// smallerPage returns the largest divisor of per that is at most per/2, so
+// that (page-1)*per stays a multiple of the new size; 1 stays 1.
+func smallerPage(per int) int {
+	for d := per / 2; d >= 1; d-- {
+		if per%d == 0 {
+			return d
+		}
+	}
+	return 1
+}

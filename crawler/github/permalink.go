@@ -1,0 +1,36 @@
+package github
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Permalink returns https://HOST/OWNER/NAME/blob/COMMIT/PATH#Lline.
+// base is either the web root (https://github.com, https://ghe.example.com,
+// see [Client.WebURL]) or the repository's html_url (which already ends in
+// /OWNER/NAME). Path segments are escaped; line <= 0 omits the fragment.
+// Permalink is safe for concurrent use.
+func Permalink(base, repo, commit, filePath string, line int) string {
+	base = strings.TrimRight(base, "/")
+	if repo != "" && strings.HasSuffix(strings.ToLower(base), "/"+strings.ToLower(repo)) {
+		base = base[:len(base)-len(repo)-1]
+	}
+	var b strings.Builder
+	b.WriteString(base)
+	for _, seg := range strings.Split(repo, "/") {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(seg))
+	}
+	b.WriteString("/blob/")
+	b.WriteString(url.PathEscape(commit))
+	for _, seg := range strings.Split(strings.TrimLeft(filePath, "/"), "/") {
+		b.WriteByte('/')
+		b.WriteString(url.PathEscape(seg))
+	}
+	if line > 0 {
+		b.WriteString("#L")
+		b.WriteString(strconv.Itoa(line))
+	}
+	return b.String()
+}

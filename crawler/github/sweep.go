@@ -1,0 +1,338 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sasquatch-sec/sasquatch/crawler"
+)
+
+// RepoSource is one repository's content handed to the scan callback.
+// Blobs yields every blob once (see crawler.Source); Provenance returns the
+// origins of the given blob IDs (for history: the introducing commits). A
+// *gitscan.Repo satisfies it; the tarball source already sets full origins
+// on each blob. A RepoSource has one consumer: not safe for concurrent use.
+type RepoSource interface {
+	Blobs(ctx context.Context) iter.Seq2[crawler.Blob, error]
+	Provenance(ctx context.Context, blobIDs []string) (map[string][]crawler.Origin, error)
+}
+
+// ScanFunc scans one repository (cmd runs the detector here). It is called
+// once per repository that could be opened, concurrently for different
+// repositories (up to Config.Concurrency at once), so it must be safe for
+// concurrent use. src is valid only until ScanFunc returns. A non-nil
+// error other than the per-repository timeout aborts the sweep (return nil
+// and count per-blob problems yourself).
+type ScanFunc func(ctx context.Context, r Repo, src RepoSource) error
+
+// RepoSkip records a repository that was not (fully) scanned.
+type RepoSkip struct {
+	Repo   string // OWNER/NAME (or the target as given)
+	Reason string // stable: not-found, blocked-451, disabled, too-large, forbidden, clone-failed, timeout, ...
+	Detail string // error text, never containing the token
+}
+
+// Summary describes a sweep. Skipped repositories and Incomplete mean lost
+// coverage, never a clean result.
+type Summary struct {
+	Listed    int            // unique repositories found (by ID) before filters
+	Filtered  map[string]int // not scanned by choice: "fork", "archived", "excluded" (globs)
+	Scanned   int            // repositories whose content was handed to ScanFunc (incl. empty)
+	Empty     int            // repositories that were empty (scanned-empty; part of Scanned)
+	Skipped   []RepoSkip     // repositories not scanned (or cut short), with reasons
+	Bytes     int64          // blob bytes yielded to ScanFunc
+	Blobs     int64          // blobs yielded to ScanFunc
+	BlobSkips int64          // per-item *crawler.Skip yielded by sources (e.g. too-large, symlink)
+	APICalls  int64          // HTTP requests sent to the API host, retries included
+	// RateLimitWait is the wall time the sweep was held by primary and
+	// secondary rate limits.
+	RateLimitWait time.Duration
+	// Incomplete reports lost coverage: a skipped repository, a failed or
+	// SSO-limited listing, a truncated stream.
+	Incomplete        bool
+	IncompleteReasons []string
+	Duration          time.Duration
+}
+
+// SkipCounts returns the number of skipped repositories per reason.
+func (s *Summary) SkipCounts() map[string]int {
+	m := map[string]int{}
+	for _, k := range s.Skipped {
+		m[k.Reason]++
+	}
+	return m
+}
+
+func (s *Summary) markIncomplete(reason string) {
+	s.Incomplete = true
+	if len(s.IncompleteReasons) < 1000 {
+		s.IncompleteReasons = append(s.IncompleteReasons, reason)
+	}
+}
+
+func (s *Summary) addSkip(k RepoSkip) {
+	s.Skipped = append(s.Skipped, k)
+	s.markIncomplete(k.Repo + ": " + k.Reason)
+}
+
+// errString returns err's text with the token removed.
+func (c *Client) errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return c.cfg.Token.redactString(err.Error())
+}
+
+// outcome is what processing one repository produced.
+type outcome struct {
+	scanned, empty bool
+	skip           *RepoSkip
+	incomplete     string
+}
+
+// Sweep lists the targets, filters them, and for each remaining repository
+// opens its content (clone, or tarball with History "none") and calls scan.
+// Up to Config.Concurrency repositories are processed at once, so clones
+// and scans overlap. Permanent per-repository failures are recorded in the
+// Summary and the sweep goes on; the returned error is non-nil only when ctx
+// ends or scan returns an error. Every error and Summary field is free of
+// the token. Sweep is safe for concurrent use, but Summary counters
+// (API calls, waits) are per Client.
+func (c *Client) Sweep(ctx context.Context, targets Targets, scan ScanFunc) (Summary, error) {
+	start := c.now()
+	sum := Summary{Filtered: map[string]int{}}
+	l := &lister{c: c, sum: &sum, seen: map[int64]bool{}}
+	if c.cfg.Token.IsZero() {
+		c.log.Warn("no GitHub token: public repositories only, and a low rate limit (60 requests/hour on github.com)")
+	}
+	finish := func(err error) (Summary, error) {
+		sum.APICalls = c.stats.apiCalls.Load()
+		sum.RateLimitWait = time.Duration(c.stats.waitNanos.Load())
+		sum.Duration = c.now().Sub(start)
+		return sum, c.cfg.Token.redactErr(err)
+	}
+	if err := l.listAll(ctx, targets); err != nil {
+		return finish(err)
+	}
+	sum.Listed = len(l.repos)
+	var todo []Repo
+	for _, r := range l.repos {
+		switch {
+		case !r.explicit && r.Fork && !c.cfg.IncludeForks:
+			sum.Filtered["fork"]++
+		case !r.explicit && r.Archived && c.cfg.ExcludeArchived:
+			sum.Filtered["archived"]++
+		case len(c.cfg.Include) > 0 && !matches(c.cfg.Include, r.Repo), matches(c.cfg.Exclude, r.Repo):
+			sum.Filtered["excluded"]++
+		default:
+			todo = append(todo, r.Repo)
+		}
+	}
+	c.log.Info("github listing done", "listed", sum.Listed, "to_scan", len(todo), "filtered", sum.Filtered)
+
+	var (
+		mu    sync.Mutex
+		done  int
+		bytes atomic.Int64
+		blobs atomic.Int64
+		bskip atomic.Int64
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.cfg.Concurrency)
+	for _, r := range todo {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			cnt := &counter{bytes: &bytes, blobs: &blobs, skips: &bskip}
+			o, err := c.processRepo(gctx, r, scan, cnt)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case o.skip != nil:
+				sum.addSkip(*o.skip)
+			case o.scanned:
+				sum.Scanned++
+				if o.empty {
+					sum.Empty++
+				}
+			}
+			if o.incomplete != "" {
+				sum.markIncomplete(r.FullName + ": " + o.incomplete)
+			}
+			done++
+			if c.cfg.Progress != nil {
+				c.cfg.Progress(Progress{Done: done, Total: len(todo), Bytes: bytes.Load(), Repo: r.FullName})
+			}
+			if done%10 == 0 || done == len(todo) {
+				c.log.Info("github sweep progress", "done", done, "total", len(todo), "bytes", bytes.Load())
+			}
+			return err
+		})
+	}
+	err := g.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
+	sum.Bytes, sum.Blobs, sum.BlobSkips = bytes.Load(), blobs.Load(), bskip.Load()
+	slices.SortFunc(sum.Skipped, func(a, b RepoSkip) int {
+		if a.Repo < b.Repo {
+			return -1
+		}
+		if a.Repo > b.Repo {
+			return 1
+		}
+		return 0
+	})
+	return finish(err)
+}
+
+// maxCloneAttempts bounds clone attempts on transient failures.
+const maxCloneAttempts = 4
+
+// processRepo opens and scans one repository. The error is fatal (ctx or
+// scan failure); everything else is in the outcome.
+func (c *Client) processRepo(ctx context.Context, r Repo, scan ScanFunc, cnt *counter) (outcome, error) {
+	skip := func(reason string, err error) (outcome, error) {
+		c.log.Warn("github repository skipped", "repo", r.FullName, "reason", reason)
+		return outcome{skip: &RepoSkip{Repo: r.FullName, Reason: reason, Detail: c.errString(err)}}, nil
+	}
+	if r.Disabled {
+		return skip("disabled", nil)
+	}
+	if m := c.cfg.MaxRepoSize; m > 0 && r.SizeKiB > 0 && r.SizeKiB*1024 > m+m/4 {
+		return skip("too-large", fmt.Errorf("API size %d KiB over --max-repo-size %d bytes", r.SizeKiB, m))
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.cfg.RepoTimeout)
+	defer cancel()
+	timedOut := func() bool { return ctx.Err() == nil && rctx.Err() != nil }
+
+	var src RepoSource
+	var closer func()
+	if c.cfg.History == HistoryNone {
+		ts, reason, err := c.openTarball(rctx, r)
+		if ctx.Err() != nil {
+			return outcome{}, ctx.Err()
+		}
+		switch {
+		case reason == "empty":
+			c.log.Info("github repository empty", "repo", r.FullName)
+			return outcome{scanned: true, empty: true}, nil
+		case timedOut():
+			return skip("timeout", err)
+		case reason != "":
+			return skip(reason, err)
+		}
+		src, closer = ts, func() { closeQuiet(ts) }
+	} else {
+		cr, reason, err := c.cloneWithRetry(rctx, r)
+		if ctx.Err() != nil {
+			return outcome{}, ctx.Err()
+		}
+		switch {
+		case reason == "empty":
+			c.log.Info("github repository empty", "repo", r.FullName)
+			return outcome{scanned: true, empty: true}, nil
+		case timedOut():
+			return skip("timeout", err)
+		case reason != "":
+			return skip(reason, err)
+		}
+		if e, ok := cr.(interface{ isEmpty() bool }); ok && e.isEmpty() {
+			closeQuiet(cr)
+			c.log.Info("github repository empty", "repo", r.FullName)
+			return outcome{scanned: true, empty: true}, nil
+		}
+		src, closer = cr, func() { closeQuiet(cr) }
+	}
+	defer closer()
+	err := scan(rctx, r, &countingSource{RepoSource: src, cnt: cnt})
+	if ctx.Err() != nil {
+		return outcome{}, ctx.Err()
+	}
+	if timedOut() {
+		return outcome{skip: &RepoSkip{Repo: r.FullName, Reason: "timeout", Detail: "per-repository timeout during scan"}}, nil
+	}
+	if err != nil {
+		return outcome{}, fmt.Errorf("scan %s: %w", r.FullName, err)
+	}
+	o := outcome{scanned: true}
+	if cnt.truncated {
+		o.incomplete = "stream truncated"
+	}
+	if inc, ok := src.(interface{ incompleteReason() string }); ok {
+		if s := inc.incompleteReason(); s != "" {
+			o.incomplete = s
+		}
+	}
+	c.log.Debug("github repository scanned", "repo", r.FullName)
+	return o, nil
+}
+
+// cloneWithRetry opens a clone, retrying transient failures with backoff.
+// reason is "" on success, "empty" for an empty repository, else a skip reason.
+func (c *Client) cloneWithRetry(ctx context.Context, r Repo) (clonedRepo, string, error) {
+	if err := c.checkCloneURL(r.CloneURL); err != nil {
+		return nil, "bad-clone-url", err
+	}
+	var err error
+	for attempt := 0; attempt < maxCloneAttempts; attempt++ {
+		var cr clonedRepo
+		cr, err = c.openClone(ctx, r)
+		if err == nil {
+			return cr, "", nil
+		}
+		if ctx.Err() != nil {
+			return nil, "timeout", err
+		}
+		reason, transient := classifyCloneError(err)
+		if !transient {
+			return nil, reason, err
+		}
+		c.log.Info("github clone failed, retrying", "repo", r.FullName, "attempt", attempt+1, "error", c.errString(err))
+		if attempt+1 < maxCloneAttempts {
+			if err := c.backoff(ctx, attempt, r.FullName, "clone"); err != nil {
+				return nil, "timeout", err
+			}
+		}
+	}
+	return nil, "clone-failed", err
+}
+
+// counter accumulates what sources yield.
+type counter struct {
+	bytes, blobs, skips *atomic.Int64
+	truncated           bool
+}
+
+// countingSource counts yielded blobs and bytes for Progress and Summary.
+type countingSource struct {
+	RepoSource
+	cnt *counter
+}
+
+func (s *countingSource) Blobs(ctx context.Context) iter.Seq2[crawler.Blob, error] {
+	return func(yield func(crawler.Blob, error) bool) {
+		for b, err := range s.RepoSource.Blobs(ctx) {
+			if err != nil {
+				if _, ok := errors.AsType[*crawler.Skip](err); ok {
+					s.cnt.skips.Add(1)
+				}
+			} else {
+				s.cnt.blobs.Add(1)
+				s.cnt.bytes.Add(int64(len(b.Data) - b.Overlap))
+			}
+			if !yield(b, err) {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,497 @@
+package gitscan
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/sasquatch-sec/sasquatch/crawler"
+)
+
+// Skip reasons recorded in [Coverage.Skips] and [crawler.Skip.Reason].
+const (
+	ReasonTooLarge    = "too-large"        // blob bigger than MaxBlobSize (content never read)
+	ReasonRepoBytes   = "repo-bytes-limit" // MaxRepoBytes already scanned
+	ReasonLFS         = "lfs-pointer"      // a Git LFS pointer: the real content is not in the repository
+	ReasonUnreadable  = "unreadable"       // missing or corrupt object
+	ReasonShallow     = "shallow"          // shallow clone: history before the graft is missing
+	ReasonSubmodule   = "submodule"        // .gitmodules present: submodules are never fetched
+	ReasonTimeout     = "timeout"          // Config.Timeout reached: the rest was not scanned
+	ReasonEnumeration = "enumeration"      // walking the object graph failed part way
+	ReasonTreeDepth   = "tree-too-deep"    // trees nested deeper than 4096 (go-git walk)
+)
+
+// Blobs yields every blob reachable from any ref exactly once, then every
+// commit and annotated tag message (Message set), as described in the
+// package documentation. Per-item problems are yielded as *crawler.Skip;
+// cancellation of ctx is yielded as ctx.Err() and ends the sequence. Blobs
+// may be ranged once per Open; it is not safe for concurrent use.
+func (r *Repo) Blobs(ctx context.Context) iter.Seq2[crawler.Blob, error] {
+	return func(yield func(crawler.Blob, error) bool) {
+		dctx, cancel := context.WithDeadline(ctx, r.deadline)
+		defer cancel()
+		s := &scan{r: r, yield: yield, parent: ctx}
+		finished := s.run(dctx)
+		r.mu.Lock()
+		r.cov.Complete = finished && !s.stopped && len(r.cov.Skips) == 0 && len(r.cov.Errors) == 0
+		r.mu.Unlock()
+	}
+}
+
+// scan is the state of one Blobs run.
+type scan struct {
+	r       *Repo
+	yield   func(crawler.Blob, error) bool
+	parent  context.Context
+	stopped bool  // the consumer stopped or the run ended early
+	used    int64 // blob bytes admitted (budget)
+}
+
+// run returns true when the whole graph was enumerated.
+func (s *scan) run(ctx context.Context) bool {
+	r := s.r
+	if ctx.Err() != nil {
+		return s.interrupted(ctx)
+	}
+	if r.cov.Shallow {
+		if !s.skip(crawler.Origin{Repo: r.cfg.Repo}, ReasonShallow, 0, errors.New("shallow clone: older history is missing")) {
+			return false
+		}
+	}
+	if r.empty {
+		return true
+	}
+	if r.git != "" {
+		return s.runGit(ctx)
+	}
+	return s.runWalk(ctx)
+}
+
+func (s *scan) emit(b crawler.Blob, err error) bool {
+	if s.stopped {
+		return false
+	}
+	if !s.yield(b, err) {
+		s.stopped = true
+		return false
+	}
+	return true
+}
+
+func (s *scan) skip(o crawler.Origin, reason string, size int64, err error) bool {
+	s.r.addSkip(reason, size, err)
+	return s.emit(crawler.Blob{}, &crawler.Skip{Origin: o, Reason: reason, Size: size, Err: err})
+}
+
+// interrupted handles a done context: the caller's cancellation is yielded
+// as ctx.Err(), the repository deadline as a "timeout" skip. It returns false.
+func (s *scan) interrupted(ctx context.Context) bool {
+	if err := s.parent.Err(); err != nil {
+		s.r.addError(err)
+		s.emit(crawler.Blob{}, err)
+	} else {
+		s.skip(crawler.Origin{Repo: s.r.cfg.Repo}, ReasonTimeout, 0,
+			fmt.Errorf("repository time limit %s reached", s.r.cfg.Timeout))
+	}
+	s.stopped = true
+	return false
+}
+
+// admit decides, before reading, whether a blob of size bytes is read.
+// It returns "" to read it, else the skip reason.
+func (s *scan) admit(size int64) string {
+	if size > s.r.cfg.MaxBlobSize {
+		return ReasonTooLarge
+	}
+	if s.used+size > s.r.cfg.MaxRepoBytes {
+		return ReasonRepoBytes
+	}
+	s.used += size
+	return ""
+}
+
+func skipErr(reason string, size int64, max int64) error {
+	switch reason {
+	case ReasonTooLarge:
+		return fmt.Errorf("blob of %d bytes exceeds the %d-byte limit", size, max)
+	case ReasonRepoBytes:
+		return fmt.Errorf("repository byte limit of %d reached", max)
+	}
+	return nil
+}
+
+func (s *scan) skipBlob(oid, p, reason string, size int64) bool {
+	max := s.r.cfg.MaxBlobSize
+	if reason == ReasonRepoBytes {
+		max = s.r.cfg.MaxRepoBytes
+	}
+	return s.skip(crawler.Origin{Repo: s.r.cfg.Repo, Path: p}, reason, size, skipErr(reason, size, max))
+}
+
+var lfsPrefix = []byte("version https://git-lfs.github.com/spec/v1")
+
+// blob yields a blob and, for an LFS pointer, also a skip.
+func (s *scan) blob(oid, p string, data []byte) bool {
+	o := crawler.Origin{Repo: s.r.cfg.Repo, Path: p}
+	s.r.mu.Lock()
+	s.r.cov.Blobs++
+	s.r.cov.Bytes += int64(len(data))
+	s.r.mu.Unlock()
+	if !s.emit(crawler.Blob{ID: oid, Data: data, Origin: o, Line: 1}, nil) {
+		return false
+	}
+	if len(data) < 1024 && bytes.HasPrefix(data, lfsPrefix) {
+		return s.skip(o, ReasonLFS, lfsSize(data), errors.New("git LFS pointer: content not in the repository"))
+	}
+	if path.Base(p) == ".gitmodules" {
+		return s.skip(o, ReasonSubmodule, 0, errors.New("submodules are not fetched"))
+	}
+	return true
+}
+
+func lfsSize(data []byte) int64 {
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("size ")); ok {
+			n, _ := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// message yields a commit or tag message.
+func (s *scan) message(oid, typ string, data []byte) bool {
+	o := crawler.Origin{Repo: s.r.cfg.Repo}
+	var msg []byte
+	switch typ {
+	case "commit":
+		c, err := parseCommit(data)
+		if err != nil && c.message == nil {
+			return s.skip(crawler.Origin{Repo: s.r.cfg.Repo, Commit: oid}, ReasonUnreadable, int64(len(data)), fmt.Errorf("commit %s: %w", oid, err))
+		}
+		o.Commit, o.Author, o.Time, msg = oid, c.author, c.time, c.message
+		s.r.mu.Lock()
+		s.r.cov.Commits++
+		s.r.mu.Unlock()
+	case "tag":
+		t, err := parseTag(data)
+		if err != nil && t.message == nil {
+			return s.skip(crawler.Origin{Repo: s.r.cfg.Repo}, ReasonUnreadable, int64(len(data)), fmt.Errorf("tag %s: %w", oid, err))
+		}
+		o.Commit, o.Author, o.Time, msg = t.object, t.tagger, t.time, t.message
+		s.r.mu.Lock()
+		s.r.cov.Tags++
+		s.r.mu.Unlock()
+	default:
+		return true
+	}
+	if len(msg) == 0 {
+		return true
+	}
+	return s.emit(crawler.Blob{ID: oid, Data: msg, Origin: o, Line: 1, Message: true}, nil)
+}
+
+// sinceArgs returns "^oid" lines for the SinceTips that exist.
+func (s *scan) sinceTips(rd objReader) []string {
+	var out []string
+	for _, t := range s.r.cfg.SinceTips {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if !validOID(t) {
+			s.r.log.Warn("ignoring invalid since-tip", "repo", s.r.cfg.Repo)
+			continue
+		}
+		if _, _, _, err := rd.read(t, 0); err != nil {
+			s.r.log.Info("since-tip not in repository; scanning without it", "repo", s.r.cfg.Repo, "tip", t)
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// item is one object decided by the enumerating goroutine of runGit.
+type item struct {
+	oid, typ, path string
+	size           int64
+	fetch          bool   // content was requested from cat-file --batch
+	reason         string // skip reason when not fetched
+	err            error  // enumeration failure
+}
+
+// runGit enumerates with `git rev-list --objects | git cat-file
+// --batch-check` and reads the admitted objects through a pipelined `git
+// cat-file --batch`; after a cat-file failure (a corrupt object) the rest is
+// read one by one with a restarted process.
+func (s *scan) runGit(ctx context.Context) bool {
+	r := s.r
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rd := r.newCatFile(pctx)
+	defer rd.close()
+	var stdin strings.Builder
+	for _, t := range s.sinceTips(rd) {
+		stdin.WriteString("^" + t + "\n")
+	}
+
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return s.fatal(fmt.Errorf("pipe: %w", err))
+	}
+	rlErr, ckErr, btErr := &tailBuffer{max: 2048}, &tailBuffer{max: 2048}, &tailBuffer{max: 2048}
+	rl := r.command(pctx, "rev-list", "--objects", "--all", "--stdin")
+	rl.Stdin, rl.Stdout, rl.Stderr = strings.NewReader(stdin.String()), pw, rlErr
+	ck := r.command(pctx, "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)")
+	ck.Stdin, ck.Stderr = pr, ckErr
+	ckOut, err := ck.StdoutPipe()
+	if err != nil {
+		pr.Close()
+		pw.Close()
+		return s.fatal(err)
+	}
+	bt := r.command(pctx, "cat-file", "--batch")
+	bt.Stderr = btErr
+	btIn, err1 := bt.StdinPipe()
+	btOut, err2 := bt.StdoutPipe()
+	if err := errors.Join(err1, err2); err != nil {
+		pr.Close()
+		pw.Close()
+		return s.fatal(err)
+	}
+	if err := rl.Start(); err != nil {
+		pr.Close()
+		pw.Close()
+		return s.fatal(fmt.Errorf("git rev-list: %w", err))
+	}
+	pw.Close()
+	if err := ck.Start(); err != nil {
+		pr.Close()
+		cancel()
+		rl.Wait()
+		return s.fatal(fmt.Errorf("git cat-file: %w", err))
+	}
+	pr.Close()
+	if err := bt.Start(); err != nil {
+		cancel()
+		rl.Wait()
+		ck.Wait()
+		return s.fatal(fmt.Errorf("git cat-file: %w", err))
+	}
+
+	items := make(chan item, 512)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(items)
+		s.enumerate(pctx, bufio.NewReaderSize(ckOut, 256<<10), btIn, items)
+		btIn.Close()
+		errRL := rl.Wait()
+		errCK := ck.Wait()
+		if pctx.Err() != nil {
+			return
+		}
+		if err := errors.Join(errRL, errCK); err != nil {
+			msg := rlErr.String()
+			if msg == "" {
+				msg = ckErr.String()
+			}
+			select {
+			case items <- item{err: fmt.Errorf("enumerate objects: %w: %s", err, msg)}:
+			case <-pctx.Done():
+			}
+		}
+	}()
+	defer func() {
+		cancel()
+		for range items {
+		}
+		<-done
+		bt.Wait()
+	}()
+
+	br := bufio.NewReaderSize(btOut, 256<<10)
+	broken := false
+	for it := range items {
+		if ctx.Err() != nil {
+			return s.interrupted(ctx)
+		}
+		if it.err != nil {
+			r.addError(it.err)
+			s.skip(crawler.Origin{Repo: r.cfg.Repo}, ReasonEnumeration, 0, it.err)
+			return false
+		}
+		if !it.fetch {
+			var ok bool
+			if it.reason == ReasonUnreadable {
+				ok = s.skip(crawler.Origin{Repo: r.cfg.Repo, Path: it.path}, ReasonUnreadable, 0,
+					fmt.Errorf("object %s: %w", it.oid, errMissing))
+			} else {
+				ok = s.skipBlob(it.oid, it.path, it.reason, it.size)
+			}
+			if !ok {
+				return false
+			}
+			continue
+		}
+		var data []byte
+		var rerr error
+		if !broken {
+			_, size, err := readHeader(br, it.oid)
+			if err == nil {
+				data, err = readBody(br, size)
+			}
+			if err != nil && !errors.Is(err, errMissing) {
+				broken = true
+				if ctx.Err() != nil {
+					return s.interrupted(ctx)
+				}
+				bt.Process.Kill()
+				bt.Wait()
+				if msg := btErr.String(); msg != "" {
+					err = fmt.Errorf("%w: %s", err, msg)
+				}
+			}
+			rerr = err
+		} else {
+			max := r.cfg.MaxBlobSize
+			if it.typ != "blob" {
+				max = maxMetaSize
+			}
+			_, _, data, rerr = rd.read(it.oid, max)
+			if rerr == nil && data == nil {
+				rerr = errors.New("object size changed")
+			}
+		}
+		if rerr != nil {
+			if ctx.Err() != nil {
+				return s.interrupted(ctx)
+			}
+			o := crawler.Origin{Repo: r.cfg.Repo, Path: it.path}
+			if it.typ != "blob" {
+				o.Commit = it.oid
+			}
+			if !s.skip(o, ReasonUnreadable, it.size, fmt.Errorf("read %s %s: %w", it.typ, it.oid, rerr)) {
+				return false
+			}
+			continue
+		}
+		var ok bool
+		if it.typ == "blob" {
+			ok = s.blob(it.oid, it.path, data)
+		} else {
+			ok = s.message(it.oid, it.typ, data)
+		}
+		if !ok {
+			return false
+		}
+	}
+	if ctx.Err() != nil {
+		return s.interrupted(ctx)
+	}
+	return !s.stopped
+}
+
+func (s *scan) fatal(err error) bool {
+	if s.parent.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+		return s.interrupted(s.parent)
+	}
+	s.r.addError(err)
+	s.skip(crawler.Origin{Repo: s.r.cfg.Repo}, ReasonEnumeration, 0, err)
+	return false
+}
+
+// enumerate reads batch-check lines, decides what to read, requests it from
+// cat-file --batch (w) and sends every decision, in order, on items.
+func (s *scan) enumerate(ctx context.Context, ck *bufio.Reader, w interface{ Write([]byte) (int, error) }, items chan<- item) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	writeBroken := false
+	flush := func() {
+		if !writeBroken && bw.Buffered() > 0 {
+			if bw.Flush() != nil {
+				writeBroken = true
+			}
+		}
+	}
+	defer flush()
+	for {
+		if ck.Buffered() == 0 {
+			flush()
+		}
+		line, err := ck.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// An absurdly long path: keep the object, drop the rest of the name.
+			rest := line
+			for err == bufio.ErrBufferFull {
+				_, err = ck.ReadSlice('\n')
+			}
+			line = append(append([]byte(nil), rest...), '\n')
+		}
+		if err != nil && len(line) == 0 {
+			return
+		}
+		it, ok := s.decide(bytes.TrimSuffix(line, []byte("\n")))
+		if !ok {
+			continue
+		}
+		if it.fetch && !writeBroken {
+			bw.WriteString(it.oid)
+			if err := bw.WriteByte('\n'); err != nil {
+				writeBroken = true
+			}
+		}
+		select {
+		case items <- it:
+			continue
+		default:
+		}
+		flush()
+		select {
+		case items <- it:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// decide turns one batch-check line into an item; ok is false for objects
+// that are not scanned (trees).
+func (s *scan) decide(line []byte) (item, bool) {
+	oid, rest, _ := bytes.Cut(line, []byte(" "))
+	it := item{oid: string(oid)}
+	typ, rest, _ := bytes.Cut(rest, []byte(" "))
+	it.typ = string(typ)
+	if it.typ == "missing" || it.typ == "ambiguous" {
+		it.reason = ReasonUnreadable
+		return it, true
+	}
+	sz, p, _ := bytes.Cut(rest, []byte(" "))
+	size, err := strconv.ParseInt(string(sz), 10, 64)
+	if err != nil || !validOID(it.oid) {
+		it.err = fmt.Errorf("unexpected batch-check line %q", truncate(string(line), 100))
+		return it, true
+	}
+	it.size = size
+	it.path = string(bytes.ToValidUTF8(p, []byte("\uFFFD")))
+	switch it.typ {
+	case "blob":
+		if reason := s.admit(size); reason != "" {
+			it.reason = reason
+			return it, true
+		}
+	case "commit", "tag":
+		if size > maxMetaSize {
+			it.reason = ReasonTooLarge
+			return it, true
+		}
+	default:
+		return it, false
+	}
+	it.fetch = true
+	return it, true
+}

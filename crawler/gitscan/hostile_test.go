@@ -1,0 +1,300 @@
+package gitscan
+
+import (
+	"bytes"
+	"compress/zlib"
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sasquatch-sec/sasquatch/fixtures/history"
+)
+
+// writeLoose writes a loose object file with the given raw (uncompressed)
+// content, named id, corrupting the zlib stream in the middle when corrupt.
+func writeLoose(t *testing.T, gitDir, id string, raw []byte, corrupt bool) {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	zw.Write(raw)
+	zw.Close()
+	data := buf.Bytes()
+	if corrupt {
+		data[len(data)/2] ^= 0xff
+		data[len(data)/2+1] ^= 0xff
+	}
+	p := filepath.Join(gitDir, "objects", id[:2], id[2:])
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.Remove(p)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCorruptObject(t *testing.T) {
+	t.Parallel()
+	b := history.New(t, t.TempDir(), false)
+	var big strings.Builder
+	for i := 0; big.Len() < 200_000; i++ {
+		fmt.Fprintf(&big, "line %d of a large file\n", i)
+	}
+	b.Write("a.txt", history.SAS(41)+"\n")
+	b.Write("corrupt.txt", big.String())
+	b.Write("z.txt", history.SAS(42)+"\n")
+	b.Commit("one")
+	b.Write("y.txt", history.SAS(43)+"\n")
+	b.Commit("two")
+	id := b.Git("rev-parse", "HEAD:corrupt.txt")
+	writeLoose(t, b.GitDir(), id, append([]byte(fmt.Sprintf("blob %d\x00", big.Len())), big.String()...), true)
+
+	backends(t, func(t *testing.T, cfg Config) {
+		r := open(t, b.Dir, cfg)
+		res := collect(t, r)
+		for _, n := range []int{41, 42, 43} {
+			if len(res.withData(history.SigParam(n))) != 1 {
+				t.Errorf("token %d not scanned after the corrupt object", n)
+			}
+		}
+		un := res.skipsFor(ReasonUnreadable)
+		if len(un) != 1 || !strings.Contains(un[0].Error(), id) {
+			t.Fatalf("unreadable skips = %v", un)
+		}
+		if len(res.withData("line 1 of a large file")) != 0 {
+			t.Errorf("corrupt blob yielded")
+		}
+		if r.Coverage().Complete || r.Coverage().Skips[ReasonUnreadable] != 1 {
+			t.Errorf("coverage %+v", r.Coverage())
+		}
+	})
+}
+
+// TestHugeBlobHeader: a loose object whose header claims 2 GiB is skipped
+// from its size alone; its content is never read (the file holds only a
+// few bytes, so any read of the content would fail as corrupt instead).
+func TestHugeBlobHeader(t *testing.T) {
+	t.Parallel()
+	b := history.New(t, t.TempDir(), true)
+	raw := []byte("blob 2147483648\x00only a few bytes")
+	sum := sha1.Sum([]byte("synthetic 2 GiB blob"))
+	huge := hex.EncodeToString(sum[:])
+	writeLoose(t, b.GitDir(), huge, raw, false)
+	small := b.HashObject("blob", []byte(history.SAS(51)+"\n"))
+	tree := b.MkTree([]history.Entry{{Mode: "100644", Name: "huge.bin", ID: huge}, {Mode: "100644", Name: "small.txt", ID: small}})
+	b.SetRef("refs/heads/main", b.CommitTree(tree, "huge"))
+	backends(t, func(t *testing.T, cfg Config) {
+		start := time.Now()
+		r := open(t, b.Dir, cfg)
+		res := collect(t, r)
+		sk := res.skipsFor(ReasonTooLarge)
+		if len(sk) != 1 || sk[0].Size != 2<<30 {
+			t.Fatalf("too-large skips %+v (all skips %v, errs %v)", sk, res.skips, res.errs)
+		}
+		if len(res.withData(history.SigParam(51))) != 1 {
+			t.Errorf("small blob not scanned")
+		}
+		if len(res.skips) != 1 {
+			t.Errorf("skips %v", res.skips)
+		}
+		if d := time.Since(start); d > 20*time.Second {
+			t.Logf("slow: %v", d)
+		}
+	})
+}
+
+func TestHostileTrees(t *testing.T) {
+	t.Parallel()
+	b := history.New(t, t.TempDir(), true)
+	blob := func(n int) string { return b.HashObject("blob", []byte(fmt.Sprintf("k%d = %s\n", n, history.SAS(n)))) }
+	names := []string{"..", "../../x", ".git", ".GIT", "a\\..\\b", "caf\xe9-latin1.txt", ".git ", "x\x1b[31m"}
+	var entries []history.Entry
+	for i, n := range names {
+		entries = append(entries, history.Entry{Mode: "100644", Name: n, ID: blob(60 + i)})
+	}
+	// A deep tree: 600 nested directories named "d".
+	deepBlob := blob(70)
+	deep := b.MkTree([]history.Entry{{Mode: "100644", Name: "deep.txt", ID: deepBlob}})
+	for range 600 {
+		deep = b.MkTree([]history.Entry{{Mode: "40000", Name: "d", ID: deep}})
+	}
+	entries = append(entries, history.Entry{Mode: "40000", Name: "deep", ID: deep})
+	// A submodule pointing at ext:: and a local path; never fetched.
+	gm := b.HashObject("blob", []byte("[submodule \"a\"]\n\tpath = a\n\turl = ext::sh -c touch% "+filepath.Join(b.Dir, "PWNED-ext")+"\n[submodule \"b\"]\n\tpath = b\n\turl = "+b.Dir+"\n"))
+	entries = append(entries, history.Entry{Mode: "100644", Name: ".gitmodules", ID: gm},
+		history.Entry{Mode: "160000", Name: "a", ID: strings.Repeat("1", 40)},
+		history.Entry{Mode: "160000", Name: "b", ID: strings.Repeat("2", 40)})
+	tree := b.MkTree(entries)
+	commit := b.CommitTree(tree, "hostile")
+	b.SetRef("refs/heads/main", commit)
+	// Repository config and hooks that would leave markers if run.
+	marker := filepath.Join(t.TempDir(), "markers")
+	os.MkdirAll(marker, 0o755)
+	cfgFile := filepath.Join(b.GitDir(), "config")
+	f, _ := os.OpenFile(cfgFile, os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprintf(f, "[core]\n\tfsmonitor = touch %s/fsmonitor\n\thooksPath = %s/hooks\n\tpager = touch %s/pager\n[uploadpack]\n\tpackObjectsHook = touch %s/pack\n", marker, b.GitDir(), marker, marker)
+	f.Close()
+	for _, h := range []string{"post-checkout", "pre-commit", "post-merge", "reference-transaction", "fsmonitor-watchman"} {
+		os.MkdirAll(filepath.Join(b.GitDir(), "hooks"), 0o755)
+		os.WriteFile(filepath.Join(b.GitDir(), "hooks", h), []byte("#!/bin/sh\ntouch "+marker+"/"+h+"\n"), 0o755)
+	}
+
+	backends(t, func(t *testing.T, cfg Config) {
+		r := open(t, b.Dir, cfg)
+		res := collect(t, r)
+		if len(res.errs) != 0 {
+			t.Errorf("errors: %v", res.errs)
+		}
+		var ids []string
+		for i := range names {
+			got := res.withData(history.SigParam(60 + i))
+			if len(got) != 1 {
+				t.Errorf("blob under name %q not scanned", names[i])
+				continue
+			}
+			ids = append(ids, got[0].ID)
+		}
+		deepFound := res.withData(history.SigParam(70))
+		if len(deepFound) != 1 {
+			t.Fatalf("deep blob not scanned")
+		}
+		ids = append(ids, deepFound[0].ID)
+		if len(res.skipsFor(ReasonSubmodule)) != 1 {
+			t.Errorf("submodule skip missing: %v", res.skips)
+		}
+		prov, err := r.Provenance(context.Background(), ids)
+		if err != nil {
+			t.Fatalf("Provenance: %v", err)
+		}
+		if o := prov[deepFound[0].ID]; len(o) != 1 || !strings.HasSuffix(o[0].Path, "/d/deep.txt") || strings.Count(o[0].Path, "/") != 601 || o[0].Commit != commit || !o[0].AtTip {
+			t.Errorf("deep provenance %+v", o)
+		}
+		dotdot := prov[ids[1]]
+		if len(dotdot) != 1 || dotdot[0].Path != "../../x" {
+			t.Errorf("../../x provenance %+v", dotdot)
+		}
+		latin := prov[ids[5]]
+		if len(latin) != 1 || latin[0].Path != "caf\uFFFD-latin1.txt" {
+			t.Errorf("latin-1 provenance %+v", latin)
+		}
+	})
+	if ents, _ := os.ReadDir(marker); len(ents) != 0 {
+		t.Errorf("repository content executed: markers %v", ents)
+	}
+	for _, p := range []string{filepath.Join(b.Dir, "PWNED-ext"), filepath.Join(filepath.Dir(b.Dir), "x")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s created", p)
+		}
+	}
+}
+
+// gitHTTPServer serves the repositories under root over smart HTTP with
+// `git http-backend`, on loopback.
+func gitHTTPServer(t *testing.T, root string) *httptest.Server {
+	t.Helper()
+	execPath, err := exec.Command("git", "--exec-path").Output()
+	if err != nil {
+		t.Skip("git not available")
+	}
+	backend := filepath.Join(strings.TrimSpace(string(execPath)), "git-http-backend")
+	if _, err := os.Stat(backend); err != nil {
+		t.Skip("git-http-backend not available")
+	}
+	h := &cgi.Handler{
+		Path: backend,
+		Dir:  root,
+		Env: []string{
+			"GIT_PROJECT_ROOT=" + root,
+			"GIT_HTTP_EXPORT_ALL=1",
+			"GIT_CONFIG_NOSYSTEM=1",
+			"GIT_CONFIG_GLOBAL=/dev/null",
+			"HOME=" + t.TempDir(),
+		},
+	}
+	srv := httptest.NewServer(http.StripPrefix("/git", h))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestCloneHTTP(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	b := history.New(t, filepath.Join(root, "repo"), false)
+	b.Write("secret.txt", history.SAS(81)+"\n")
+	first := b.Commit("add")
+	b.Write("secret.txt", "gone\n")
+	b.Commit("remove")
+	b.Git("update-ref", "refs/pull/7/head", first)
+	b.Git("config", "core.fsmonitor", "touch "+filepath.Join(root, "MARKER"))
+	srv := gitHTTPServer(t, root)
+	url := srv.URL + "/git/repo/.git"
+
+	backends(t, func(t *testing.T, cfg Config) {
+		cfg.AllowInsecureHTTP = true
+		cfg.TempDir = t.TempDir()
+		r := open(t, url, cfg)
+		if r.Coverage().Shallow {
+			t.Errorf("clone is shallow")
+		}
+		if _, err := os.Stat(filepath.Join(r.Dir(), "HEAD")); err != nil {
+			t.Fatalf("no bare clone at %s", r.Dir())
+		}
+		for _, wt := range []string{"secret.txt", ".git"} {
+			if _, err := os.Stat(filepath.Join(filepath.Dir(r.Dir()), wt)); err == nil {
+				t.Errorf("work tree file %s checked out", wt)
+			}
+		}
+		res := collect(t, r)
+		found := res.withData(history.SigParam(81))
+		if len(found) != 1 {
+			t.Fatalf("token not found in clone (errs %v skips %v)", res.errs, res.skips)
+		}
+		if r.Tips()["refs/pull/7/head"] != first {
+			t.Errorf("refs/pull/7/head not cloned: %v", r.Tips())
+		}
+		prov, err := r.Provenance(context.Background(), []string{found[0].ID})
+		if err != nil || len(prov[found[0].ID]) != 1 || prov[found[0].ID][0].Commit != first || prov[found[0].ID][0].AtTip {
+			t.Errorf("provenance %+v, %v", prov, err)
+		}
+		dir := r.Dir()
+		r.Close()
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("temporary clone %s not removed", dir)
+		}
+		if ents, _ := os.ReadDir(cfg.TempDir); len(ents) != 0 {
+			t.Errorf("temp dir not empty after Close: %v", ents)
+		}
+
+		// A cache directory: clone once, then fetch new commits.
+		cfg.CacheDir = t.TempDir()
+		r1 := open(t, url, cfg)
+		collect(t, r1)
+		r1.Close()
+		if _, err := os.Stat(r1.Dir()); err != nil {
+			t.Fatalf("cached clone removed: %v", err)
+		}
+	})
+	if _, err := os.Stat(filepath.Join(root, "MARKER")); err == nil {
+		t.Errorf("fsmonitor executed")
+	}
+}
+
+func TestCloneEmptyHTTP(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	history.New(t, filepath.Join(root, "empty.git"), true)
+	srv := gitHTTPServer(t, root)
+	r := open(t, srv.URL+"/git/empty.git", Config{AllowInsecureHTTP: true, TempDir: t.TempDir()})
+	res := collect(t, r)
+	if len(res.blobs)+len(res.skips)+len(res.errs) != 0 || !r.Coverage().Complete {
+		t.Errorf("empty clone: %+v %+v", res, r.Coverage())
+	}
+}

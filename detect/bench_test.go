@@ -1,0 +1,56 @@
+package detect
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/cloudflare/ahocorasick"
+)
+
+const benchSize = 64 << 20
+
+var (
+	benchOnce             sync.Once
+	benchClean, benchHits []byte
+)
+
+func benchData() ([]byte, []byte) {
+	benchOnce.Do(func() {
+		benchClean = genSource(benchSize, 0)
+		benchHits = genSource(benchSize, 64<<10)
+	})
+	return benchClean, benchHits
+}
+
+// BenchmarkAhoCorasickCore measures the cloudflare automaton alone over the
+// anchors on token-free text: Match with a pool of matchers vs MatchThreadSafe.
+func BenchmarkAhoCorasickCore(b *testing.B) {
+	clean, _ := benchData()
+	p := defaultPrefilter()
+	b.Run("MatchThreadSafe", func(b *testing.B) {
+		b.SetBytes(int64(len(clean)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if len(p.shared.MatchThreadSafe(clean)) != 0 {
+				b.Fatal("unexpected hit")
+			}
+		}
+	})
+	b.Run("PooledMatch", func(b *testing.B) {
+		b.SetBytes(int64(len(clean)))
+		b.ReportAllocs()
+		for b.Loop() {
+			m := p.pool.Get().(*ahocorasick.Matcher)
+			if len(m.Match(clean)) != 0 {
+				b.Fatal("unexpected hit")
+			}
+			p.pool.Put(m)
+		}
+	})
+	b.Run("Contains", func(b *testing.B) {
+		b.SetBytes(int64(len(clean)))
+		for b.Loop() {
+			p.shared.Contains(clean)
+		}
+	})
+}

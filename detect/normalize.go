@@ -1,0 +1,456 @@
+package detect
+
+// Normalisation turns a window of the input into plain text in which a SAS is
+// written with literal '&', '=', '?', '/' and decoded values. Every output byte
+// remembers the span of original bytes it came from (lo, hi) and which
+// decodings produced it (flags), so that matches map back to the input and
+// carry tags such as html-escaped.
+
+// Flags recording how an output byte was produced.
+const (
+	flHTML  uint8 = 1 << iota // &amp; &#38; &#x26; ...
+	flJSON                    // \u0026 \u003d \/ ...
+	flPct1                    // percent-decoded in the first round
+	flPct2                    // percent-decoded in a second or third round
+	flSplit                   // a split string literal was joined just before this byte
+	flUTF16                   // decoded from UTF-16
+)
+
+// maxPctRounds bounds percent-decoding of URLs nested in URLs.
+const maxPctRounds = 3
+
+// text is normalised bytes with their provenance.
+type text struct {
+	b      []byte
+	lo, hi []int32 // original byte span [lo, hi) of each byte
+	fl     []uint8
+}
+
+// newText wraps data[start:end] without copying decisions: offsets are absolute.
+func newText(data []byte, start, end int) *text {
+	n := end - start
+	t := &text{b: make([]byte, n), lo: make([]int32, n), hi: make([]int32, n), fl: make([]uint8, n)}
+	copy(t.b, data[start:end])
+	for i := range n {
+		t.lo[i] = int32(start + i)
+		t.hi[i] = int32(start + i + 1)
+	}
+	return t
+}
+
+// builder writes the output of one pass over in.
+type builder struct {
+	in   *text
+	out  text
+	pend uint8 // flags to put on the next emitted byte (after a deletion)
+}
+
+func newBuilder(in *text) *builder {
+	n := len(in.b)
+	return &builder{in: in, out: text{b: make([]byte, 0, n), lo: make([]int32, 0, n), hi: make([]int32, 0, n), fl: make([]uint8, 0, n)}}
+}
+
+// emit writes c as the decoding of in[from:to].
+func (w *builder) emit(c byte, from, to int, f uint8) {
+	in := w.in
+	fl := f | w.pend
+	w.pend = 0
+	for i := from; i < to; i++ {
+		fl |= in.fl[i]
+	}
+	w.out.b = append(w.out.b, c)
+	w.out.lo = append(w.out.lo, in.lo[from])
+	w.out.hi = append(w.out.hi, in.hi[to-1])
+	w.out.fl = append(w.out.fl, fl)
+}
+
+// emitUTF8 writes the UTF-8 encoding of r as the decoding of in[from:to].
+func (w *builder) emitUTF8(r rune, from, to int, f uint8) {
+	var buf [4]byte
+	n := encodeRune(buf[:], r)
+	for i := range n {
+		w.emit(buf[i], from, to, f)
+	}
+}
+
+func encodeRune(p []byte, r rune) int {
+	switch {
+	case r < 0x80:
+		p[0] = byte(r)
+		return 1
+	case r < 0x800:
+		p[0] = 0xC0 | byte(r>>6)
+		p[1] = 0x80 | byte(r)&0x3F
+		return 2
+	case r < 0x10000:
+		if r >= 0xD800 && r <= 0xDFFF {
+			r = 0xFFFD
+		}
+		p[0] = 0xE0 | byte(r>>12)
+		p[1] = 0x80 | byte(r>>6)&0x3F
+		p[2] = 0x80 | byte(r)&0x3F
+		return 3
+	default:
+		if r > 0x10FFFF {
+			r = 0xFFFD
+			return encodeRune(p, r)
+		}
+		p[0] = 0xF0 | byte(r>>18)
+		p[1] = 0x80 | byte(r>>12)&0x3F
+		p[2] = 0x80 | byte(r>>6)&0x3F
+		p[3] = 0x80 | byte(r)&0x3F
+		return 4
+	}
+}
+
+// decodeUTF16 decodes data[start:end] as UTF-16 (bigEndian or not), aligned
+// at start. Lone surrogates become U+FFFD.
+func decodeUTF16(data []byte, start, end int, bigEndian bool) *text {
+	if (end-start)%2 != 0 {
+		end--
+	}
+	in := &text{} // provenance comes straight from data
+	w := &builder{in: in}
+	n := (end - start) / 2
+	w.out = text{b: make([]byte, 0, n), lo: make([]int32, 0, n), hi: make([]int32, 0, n), fl: make([]uint8, 0, n)}
+	unit := func(i int) uint16 {
+		if bigEndian {
+			return uint16(data[i])<<8 | uint16(data[i+1])
+		}
+		return uint16(data[i+1])<<8 | uint16(data[i])
+	}
+	put := func(r rune, from, to int) {
+		var buf [4]byte
+		k := encodeRune(buf[:], r)
+		for j := range k {
+			w.out.b = append(w.out.b, buf[j])
+			w.out.lo = append(w.out.lo, int32(from))
+			w.out.hi = append(w.out.hi, int32(to))
+			w.out.fl = append(w.out.fl, flUTF16)
+		}
+	}
+	for i := start; i+1 < end; i += 2 {
+		u := unit(i)
+		switch {
+		case u >= 0xD800 && u < 0xDC00 && i+3 < end:
+			u2 := unit(i + 2)
+			if u2 >= 0xDC00 && u2 < 0xE000 {
+				put(0x10000+(rune(u)-0xD800)<<10+(rune(u2)-0xDC00), i, i+4)
+				i += 2
+				continue
+			}
+			put(0xFFFD, i, i+2)
+		default:
+			put(rune(u), i, i+2)
+		}
+	}
+	return &w.out
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// hasPrefixFold reports whether b[i:] starts with the lower-case ASCII word p, case-insensitively.
+func hasPrefixFold(b []byte, i int, p string) bool {
+	if i < 0 || len(b)-i < len(p) {
+		return false
+	}
+	for j := 0; j < len(p); j++ {
+		if lower(b[i+j]) != p[j] {
+			return false
+		}
+	}
+	return true
+}
+
+// indexFold returns the first index >= from of the lower-case word p in b, case-insensitively.
+func indexFold(b []byte, from int, p string) int {
+	for i := max(from, 0); i+len(p) <= len(b); i++ {
+		if lower(b[i]) == p[0] && hasPrefixFold(b, i, p) {
+			return i
+		}
+	}
+	return -1
+}
+
+// joinIpynb removes the `\n", "` between items of a JSON string array (an
+// .ipynb "source" list), joining a URL split across notebook lines.
+func joinIpynb(t *text) *text {
+	b := t.b
+	if indexFold(b, 0, `\n"`) < 0 {
+		return t
+	}
+	w := newBuilder(t)
+	for i := 0; i < len(b); {
+		if b[i] == '\\' && i+2 < len(b) && b[i+1] == 'n' && b[i+2] == '"' {
+			j := i + 3
+			for j < len(b) && isSpace(b[j]) {
+				j++
+			}
+			if j < len(b) && b[j] == ',' {
+				j++
+				for j < len(b) && isSpace(b[j]) {
+					j++
+				}
+				if j < len(b) && b[j] == '"' && j+1 < len(b) && !isSpace(b[j+1]) && b[j+1] != '"' && i > 0 && !isSpace(b[i-1]) {
+					w.pend |= flSplit
+					i = j + 1
+					continue
+				}
+			}
+		}
+		w.emit(b[i], i, i+1, 0)
+		i++
+	}
+	return &w.out
+}
+
+// joinLiterals joins adjacent string literals: "a" "b", "a" + "b", "a" \
+// "b", across lines (Python implicit concatenation, Java/JS/Go/C# +).
+func joinLiterals(t *text) *text {
+	b := t.b
+	w := (*builder)(nil)
+	last := 0
+	for i := 1; i+1 < len(b); i++ {
+		q := b[i]
+		if q != '"' && q != '\'' || isSpace(b[i-1]) || b[i-1] == q || b[i-1] == '(' || b[i-1] == ',' {
+			continue
+		}
+		j := i + 1
+		ops := 0
+		for j < len(b) && j-i < 256 {
+			c := b[j]
+			if isSpace(c) {
+				j++
+				continue
+			}
+			if (c == '+' || c == '\\') && ops == 0 {
+				ops++
+				j++
+				continue
+			}
+			break
+		}
+		if j == i+1 || j+1 >= len(b) || b[j] != q || isSpace(b[j+1]) || b[j+1] == q || b[j+1] == ')' || b[j+1] == ',' {
+			continue
+		}
+		if w == nil {
+			w = newBuilder(t)
+		}
+		for k := last; k < i; k++ {
+			w.emit(b[k], k, k+1, 0)
+		}
+		w.pend |= flSplit
+		last = j + 1
+		i = j
+	}
+	if w == nil {
+		return t
+	}
+	for k := last; k < len(b); k++ {
+		w.emit(b[k], k, k+1, 0)
+	}
+	return &w.out
+}
+
+var htmlEntities = []struct {
+	s string
+	c byte
+}{
+	{"&amp;", '&'}, {"&#38;", '&'}, {"&#x26;", '&'}, {"&#038;", '&'},
+	{"&#61;", '='}, {"&#x3d;", '='}, {"&#063;", '?'}, {"&#63;", '?'}, {"&#x3f;", '?'},
+	{"&quot;", '"'}, {"&#34;", '"'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&#47;", '/'}, {"&#x2f;", '/'},
+}
+
+// unescapeHTML decodes the entities a SAS is written with in HTML/XML.
+func unescapeHTML(t *text) *text {
+	b := t.b
+	if indexFold(b, 0, "&") < 0 {
+		return t
+	}
+	var w *builder
+	last := 0
+	for i := 0; i < len(b); i++ {
+		if b[i] != '&' {
+			continue
+		}
+		for _, e := range htmlEntities {
+			if hasPrefixFold(b, i, e.s) {
+				if w == nil {
+					w = newBuilder(t)
+				}
+				for k := last; k < i; k++ {
+					w.emit(b[k], k, k+1, 0)
+				}
+				w.emit(e.c, i, i+len(e.s), flHTML)
+				last = i + len(e.s)
+				i = last - 1
+				break
+			}
+		}
+	}
+	if w == nil {
+		return t
+	}
+	for k := last; k < len(b); k++ {
+		w.emit(b[k], k, k+1, 0)
+	}
+	return &w.out
+}
+
+// unescapeJSON decodes JSON/JS string escapes: \uXXXX (ASCII only), \/ \" \n \t \r.
+func unescapeJSON(t *text) *text {
+	b := t.b
+	var w *builder
+	last := 0
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		var c byte
+		n := 0
+		switch b[i+1] {
+		case 'u', 'U':
+			if i+5 < len(b) && isHex(b[i+2]) && isHex(b[i+3]) && isHex(b[i+4]) && isHex(b[i+5]) {
+				v := uint16(unhex(b[i+2]))<<12 | uint16(unhex(b[i+3]))<<8 | uint16(unhex(b[i+4]))<<4 | uint16(unhex(b[i+5]))
+				if v > 0 && v < 0x80 {
+					c, n = byte(v), 6
+				}
+			}
+		case '/':
+			c, n = '/', 2
+		case '"':
+			c, n = '"', 2
+		case 'n', 'r', 't':
+			c, n = '\n', 2
+		case '\\':
+			c, n = '\\', 2
+		}
+		if n == 0 {
+			continue
+		}
+		if w == nil {
+			w = newBuilder(t)
+		}
+		for k := last; k < i; k++ {
+			w.emit(b[k], k, k+1, 0)
+		}
+		w.emit(c, i, i+n, flJSON)
+		last = i + n
+		i = last - 1
+	}
+	if w == nil {
+		return t
+	}
+	for k := last; k < len(b); k++ {
+		w.emit(b[k], k, k+1, 0)
+	}
+	return &w.out
+}
+
+// isRunBreak reports bytes that end a URL-ish run for percent-decoding decisions.
+func isRunBreak(c byte) bool {
+	return isSpace(c) || c == '"' || c == '\'' || c == '`' || c == '<' || c == '>' || c == 0
+}
+
+// hasDelimEscape reports whether b contains %3F, %26 or %3D (any case).
+func hasDelimEscape(b []byte) bool {
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] == '%' && b[i+1] == '3' && (b[i+2]|0x20 == 'f' || b[i+2]|0x20 == 'd') ||
+			b[i] == '%' && b[i+1] == '2' && b[i+2] == '6' {
+			return true
+		}
+	}
+	return false
+}
+
+// percentRound decodes %XX escapes in every run that qualifies: in round 0
+// any run with an escape, later only runs that still contain an encoded
+// delimiter (%3F, %26, %3D), i.e. a URL that was nested in a URL. '+' is never
+// turned into a space. It reports whether anything was decoded.
+func percentRound(t *text, round int) (*text, bool) {
+	b := t.b
+	var w *builder
+	last := 0
+	flag := flPct1
+	if round > 0 {
+		flag = flPct2
+	}
+	for rs := 0; rs < len(b); {
+		if isRunBreak(b[rs]) {
+			rs++
+			continue
+		}
+		re := rs
+		for re < len(b) && !isRunBreak(b[re]) {
+			re++
+		}
+		run := b[rs:re]
+		ok := false
+		if round == 0 {
+			for i := 0; i+2 < len(run); i++ {
+				if run[i] == '%' && isHex(run[i+1]) && isHex(run[i+2]) {
+					ok = true
+					break
+				}
+			}
+		} else {
+			ok = hasDelimEscape(run)
+		}
+		if ok {
+			for i := rs; i+2 < re; i++ {
+				if b[i] == '%' && isHex(b[i+1]) && isHex(b[i+2]) {
+					if w == nil {
+						w = newBuilder(t)
+					}
+					for k := last; k < i; k++ {
+						w.emit(b[k], k, k+1, 0)
+					}
+					w.emit(unhex(b[i+1])<<4|unhex(b[i+2]), i, i+3, flag)
+					last = i + 3
+					i += 2
+				}
+			}
+		}
+		rs = re
+	}
+	if w == nil {
+		return t, false
+	}
+	for k := last; k < len(b); k++ {
+		w.emit(b[k], k, k+1, 0)
+	}
+	return &w.out, true
+}
+
+// normalize runs every pass over t in order.
+func normalize(t *text) *text {
+	t = joinIpynb(t)
+	t = unescapeHTML(t)
+	t = unescapeJSON(t)
+	t = joinLiterals(t)
+	for r := range maxPctRounds {
+		var changed bool
+		t, changed = percentRound(t, r)
+		if !changed {
+			break
+		}
+	}
+	return t
+}

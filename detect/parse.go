@@ -1,0 +1,416 @@
+package detect
+
+import (
+	"errors"
+	"strings"
+	"time"
+)
+
+const (
+	maxTokenLen = 4096 // longest query string considered
+	maxURLLen   = 2048 // longest URL prefix considered
+	maxConnLen  = 2048 // longest connection string considered
+)
+
+// sasKeys are the query parameters of sas-spec §1 (lower case).
+var sasKeys = map[string]bool{
+	"sv": true, "ss": true, "srt": true, "sp": true, "st": true, "se": true, "sip": true, "spr": true,
+	"ses": true, "sig": true, "api-version": true, "sr": true, "sdd": true, "tn": true, "spk": true,
+	"srk": true, "epk": true, "erk": true, "si": true, "rscc": true, "rscd": true, "rsce": true,
+	"rscl": true, "rsct": true, "skoid": true, "sktid": true, "skt": true, "ske": true, "sks": true,
+	"skv": true, "saoid": true, "suoid": true, "scid": true, "skdutid": true, "sduoid": true,
+	"srh": true, "srq": true,
+}
+
+// qparam is one key=value of a query string, the value decoded.
+type qparam struct {
+	key, val string
+	vs, ve   int // value span in the normalised text
+}
+
+// rawSAS is a SAS candidate extracted from normalised text, before classification.
+type rawSAS struct {
+	start, end int // whole occurrence (URL, connection string or bare query) in normalised text
+	qs, qe     int // the query string
+	params     []qparam
+	prefix     string // key before the query (sharedaccesssignature, an env var name...)
+	connString bool
+	url        string // scheme://host/path without the query; "" when bare
+	host       hostInfo
+	hasHost    bool
+	paired     bool   // host taken from an endpoint nearby
+	lead       string // up to 32 bytes before the query, for vendor checks
+}
+
+func (r *rawSAS) get(k string) (string, bool) {
+	for _, p := range r.params {
+		if p.key == k {
+			return p.val, true
+		}
+	}
+	return "", false
+}
+
+func (r *rawSAS) param(k string) *qparam {
+	for i := range r.params {
+		if r.params[i].key == k {
+			return &r.params[i]
+		}
+	}
+	return nil
+}
+
+func isQTerm(c byte) bool {
+	if c <= ' ' || c >= 0x7f {
+		return true
+	}
+	switch c {
+	case '"', '\'', '`', '<', '>', '\\', '|', '^', '(', ')', '[', ']', '{', '}', ';', '#', '?':
+		return true
+	}
+	return false
+}
+
+func isURLTerm(c byte) bool {
+	if c <= ' ' || c >= 0x7f {
+		return true
+	}
+	switch c {
+	case '"', '\'', '`', '<', '>', '\\', '|', '^', '(', ')', '[', ']', ';', ',', '=', '?', '*':
+		return true
+	}
+	return false
+}
+
+func isKeyByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}
+
+// sigAt reports whether b[i:] starts a sig= parameter (case-insensitive) at a parameter boundary.
+func sigAt(b []byte, i int) bool {
+	if !hasPrefixFold(b, i, "sig=") {
+		return false
+	}
+	return i == 0 || !isKeyByte(b[i-1]) && b[i-1] != '.'
+}
+
+// extractSAS extracts the query string around the sig= at s, with its URL.
+func extractSAS(b []byte, s int) (rawSAS, bool) {
+	qs := s
+	for qs > 0 && !isQTerm(b[qs-1]) && s-qs < maxTokenLen {
+		qs--
+	}
+	qe := s
+	for qe < len(b) && !isQTerm(b[qe]) && qe-s < maxTokenLen {
+		qe++
+	}
+	r := rawSAS{start: qs, qs: qs, qe: qe}
+	// a key before the query: SharedAccessSignature=sv=..., AZURE_STORAGE_SAS_TOKEN=sv=..., token:sv=...
+	for qs < s {
+		amp := qs
+		for amp < qe && b[amp] != '&' {
+			amp++
+		}
+		seg := b[qs:amp]
+		eq := indexByte(seg, '=')
+		if eq < 0 {
+			break
+		}
+		key := strings.ToLower(string(seg[:eq]))
+		if sasKeys[key] {
+			break
+		}
+		cut := -1
+		for i := len(key) - 1; i >= 0; i-- {
+			if !isKeyByte(key[i]) {
+				cut = i
+				break
+			}
+		}
+		if cut >= 0 && sasKeys[key[cut+1:]] {
+			r.prefix = key[:cut]
+			qs += cut + 1
+			break
+		}
+		if indexByte(seg[eq+1:], '=') < 0 {
+			break
+		}
+		r.prefix = key
+		qs += eq + 1
+	}
+	r.qs = qs
+	if r.prefix == "sharedaccesssignature" {
+		r.connString = true
+	}
+	// parameters: split on '&', keys case-insensitive, first value wins
+	for i := qs; i < qe; {
+		j := i
+		for j < qe && b[j] != '&' {
+			j++
+		}
+		if eq := indexByte(b[i:j], '='); eq > 0 {
+			k := strings.ToLower(string(b[i : i+eq]))
+			if r.param(k) == nil && len(r.params) < 64 {
+				r.params = append(r.params, qparam{key: k, val: string(b[i+eq+1 : j]), vs: i + eq + 1, ve: j})
+			}
+		}
+		i = j + 1
+	}
+	if r.param("sig") == nil {
+		return r, false
+	}
+	r.lead = string(b[max(0, r.start-32):r.start])
+	switch {
+	case r.connString:
+		cs := r.start
+		for cs > 0 && !isSpace(b[cs-1]) && b[cs-1] != '"' && b[cs-1] != '\'' && b[cs-1] != '`' && r.start-cs < maxConnLen {
+			cs--
+		}
+		r.start = cs
+	case qs > 0 && b[qs-1] == '?':
+		r.parseURL(b, qs-1)
+	}
+	r.end = qe
+	return r, true
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// parseURL reads the URL that ends at the '?' at q.
+func (r *rawSAS) parseURL(b []byte, q int) {
+	us := q
+	for us > 0 && !isURLTerm(b[us-1]) && q-us < maxURLLen {
+		us--
+	}
+	u := string(b[us:q])
+	rest := u
+	if i := strings.Index(u, "://"); i >= 0 {
+		sch := i
+		for sch > 0 && isSchemeByte(u[sch-1]) {
+			sch--
+		}
+		us += sch
+		u = u[sch:]
+		rest = u[i-sch+3:]
+	} else if strings.HasPrefix(u, "//") {
+		rest = u[2:]
+	}
+	hostPart, path := rest, ""
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		hostPart, path = rest[:i], rest[i:]
+	}
+	if i := strings.LastIndexByte(hostPart, '@'); i >= 0 {
+		hostPart = hostPart[i+1:]
+	}
+	hostPart = strings.ToLower(hostPart)
+	if !validHost(hostPart) {
+		return
+	}
+	r.url = u
+	r.start = us
+	r.host = parseHost(hostPart, path)
+	r.hasHost = true
+}
+
+func isSchemeByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'
+}
+
+// pair gives a bare token the storage endpoint nearest to it: the closest one
+// before it, else the closest one after it.
+func (r *rawSAS) pair(eps []endpoint) {
+	if r.hasHost || len(eps) == 0 {
+		return
+	}
+	best := -1
+	for i, e := range eps {
+		if e.end <= r.qs && (best < 0 || eps[best].end > r.qs || e.end > eps[best].end) {
+			best = i
+		}
+	}
+	if best < 0 {
+		for i, e := range eps {
+			if e.start >= r.qe && (best < 0 || e.start < eps[best].start) {
+				best = i
+			}
+		}
+	}
+	if best < 0 {
+		return
+	}
+	r.host = eps[best].info
+	r.hasHost = true
+	r.paired = true
+}
+
+// parseTime accepts every time format of sas-spec §1.1 (and RFC 3339 offsets).
+func parseTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.0000000Z", "2006-01-02T15:04:05Z",
+		"2006-01-02T15:04Z", "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// ParseError reports why Parse found no credential. Input is redacted: it
+// never contains a signature or a key.
+type ParseError struct {
+	Input  string // the input with every signature and key masked, truncated
+	Reason string
+}
+
+func (e *ParseError) Error() string {
+	return "detect: parse " + quoteShort(e.Input) + ": " + e.Reason
+}
+
+// ErrNoCredential is the reason of a ParseError when the input holds no SAS or key.
+var ErrNoCredential = errors.New("no credential found")
+
+func quoteShort(s string) string {
+	const max = 120
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return "\"" + strings.ReplaceAll(s, "\"", "\\\"") + "\""
+}
+
+// Parse parses one SAS URL, bare SAS token (with or without '?') or
+// connection string into a Token. It runs the same normalisation and
+// rejection as Detect and returns the first credential in s. The Token is not
+// classified (severity needs a clock; use a Detector for that). Parse is safe
+// for concurrent use. A *ParseError holds only a redacted copy of s.
+func Parse(s string) (Token, error) {
+	d := &Detector{now: time.Unix(0, 0)}
+	res := d.detectRegion([]byte(s), 0, len(s), time.Unix(0, 0))
+	if len(res.Matches) == 0 {
+		reason := ErrNoCredential.Error()
+		if res.Rejected > 0 {
+			reason = "not a secret (placeholder, wrong signature length or another vendor's signature)"
+		}
+		return Token{}, &ParseError{Input: redactText(s), Reason: reason}
+	}
+	return res.Matches[0].Token, nil
+}
+
+// String returns the token with its signature masked (Token.Redacted). It is
+// what %v and %s print; use Canonical for the working form.
+func (t Token) String() string { return t.Redacted }
+
+// GoString implements fmt.GoStringer so that %#v never prints a signature.
+func (t Token) GoString() string {
+	return "detect.Token{Kind:" + string(t.Kind) + ", Account:" + t.Account + ", Host:" + t.Host + ", Redacted:" + t.Redacted + "}"
+}
+
+// Canonical returns the token in a canonical form that Parse accepts and that
+// contains the signature: the URL (or https://Host/) with the query string
+// re-encoded, the bare query string when there is no host, or a connection
+// string for an account key. Parse(t.Canonical().Reveal()) yields the same
+// kind, account, fields and fingerprint.
+func (t Token) Canonical() Secret {
+	if t.Kind == KindAccountKey {
+		s := "AccountName=" + t.Account + ";AccountKey=" + t.Signature.Reveal()
+		if t.Host != "" {
+			s = "BlobEndpoint=https://" + t.Host + ";" + s
+		}
+		return NewSecret(s)
+	}
+	var q strings.Builder
+	for i, kv := range strings.Split(t.Query.Reveal(), "&") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		if i > 0 {
+			q.WriteByte('&')
+		}
+		q.WriteString(escapeValue(k))
+		q.WriteByte('=')
+		q.WriteString(escapeValue(v))
+	}
+	u := t.URL.Reveal()
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		u = u[:i]
+	}
+	switch {
+	case u != "":
+		return NewSecret(escapePath(u) + "?" + q.String())
+	case t.Host != "":
+		return NewSecret("https://" + t.Host + "/?" + q.String())
+	}
+	return NewSecret(q.String())
+}
+
+func escapeValue(s string) string {
+	const hexd = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == ',' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexd[c>>4])
+		b.WriteByte(hexd[c&15])
+	}
+	return b.String()
+}
+
+func escapePath(s string) string {
+	const hexd = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c > ' ' && c < 0x7f && !isURLTerm(c) && c != '%' && c != '&' && c != '#' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexd[c>>4])
+		b.WriteByte(hexd[c&15])
+	}
+	return b.String()
+}
+
+// redactText masks everything that follows a sig / AccountKey anchor in s up
+// to the next delimiter, and truncates. Over-redaction is fine: it is only
+// used in error messages.
+func redactText(s string) string {
+	b := []byte(s)
+	if len(b) > 512 {
+		b = b[:512]
+	}
+	var out []byte
+	for i := 0; i < len(b); {
+		n := 0
+		if hasPrefixFold(b, i, "sig") {
+			n = 3
+		} else if hasPrefixFold(b, i, "accountkey") {
+			n = 10
+		}
+		if n == 0 {
+			out = append(out, b[i])
+			i++
+			continue
+		}
+		out = append(out, b[i:i+n]...)
+		e := i + n
+		for e < len(b) && !isSpace(b[e]) && b[e] != '&' && b[e] != ';' && b[e] != '"' && b[e] != '\'' && b[e] != '<' && b[e] != '>' && b[e] != ')' {
+			e++
+		}
+		if e > i+n {
+			out = append(out, "="+Redacted...)
+		}
+		i = e
+	}
+	return string(out)
+}

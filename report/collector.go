@@ -1,0 +1,281 @@
+package report
+
+import (
+	"cmp"
+	"hash/maphash"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/sasquatch-sec/sasquatch/crawler"
+	"github.com/sasquatch-sec/sasquatch/detect"
+)
+
+// DefaultMaxLocations is the number of locations a [Collector] keeps per
+// finding when [CollectorOptions.MaxLocations] is zero.
+const DefaultMaxLocations = 1000
+
+// maxSeen bounds the per-finding set of occurrence keys used for
+// de-duplication. Past it, occurrences are no longer de-duplicated and
+// Finding.LocationsTruncated becomes an upper bound.
+const maxSeen = 1 << 20
+
+// CollectorOptions configures a [Collector]. The zero value is valid.
+type CollectorOptions struct {
+	// Reveal fills Finding.Token and Finding.URL (--reveal).
+	Reveal bool
+	// MaxLocations caps the locations kept per finding; the rest are counted
+	// in Finding.LocationsTruncated. 0 means DefaultMaxLocations; negative
+	// means no cap.
+	MaxLocations int
+}
+
+// Collector merges matches of the same token (same fingerprint) into one
+// [Finding] listing every occurrence. Occurrences are de-duplicated by
+// (repo, commit, path, line, message). The severity of a merged finding is the
+// highest seen, and its other fields come from the most informative match
+// (highest severity, then one with a host, then one with a URL, then the
+// smallest redacted form), so the result does not depend on the order of Add
+// calls.
+//
+// A Collector is safe for concurrent use; its zero value is not usable, call
+// [NewCollector].
+type Collector struct {
+	mu      sync.Mutex
+	reveal  bool
+	max     int
+	seed    maphash.Seed
+	entries map[string]*entry
+}
+
+type entry struct {
+	rep     detect.Match
+	locs    []Location
+	seen    map[uint64]struct{}
+	dropped int
+}
+
+// NewCollector returns an empty Collector.
+func NewCollector(opts CollectorOptions) *Collector {
+	max := opts.MaxLocations
+	if max == 0 {
+		max = DefaultMaxLocations
+	}
+	return &Collector{
+		reveal:  opts.Reveal,
+		max:     max,
+		seed:    maphash.MakeSeed(),
+		entries: make(map[string]*entry),
+	}
+}
+
+// Add records one occurrence of m at loc. It is safe for concurrent use.
+func (c *Collector) Add(loc Location, m detect.Match) {
+	fp := m.Fingerprint
+	if fp == "" {
+		fp = detect.Fingerprint(m.Token.Account, m.Token.Signature.Reveal())
+		m.Fingerprint = fp
+	}
+	key := c.occurrenceKey(loc)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[fp]
+	if e == nil {
+		e = &entry{rep: m, seen: make(map[uint64]struct{})}
+		c.entries[fp] = e
+	} else if better(m, e.rep) {
+		e.rep = m
+	}
+	if _, dup := e.seen[key]; dup {
+		return
+	}
+	if len(e.seen) < maxSeen {
+		e.seen[key] = struct{}{}
+	}
+	e.locs = append(e.locs, loc)
+	if c.max > 0 && len(e.locs) >= 2*c.max {
+		e.trim(c.max)
+	}
+}
+
+// Len returns the number of unique tokens collected so far. It is safe for
+// concurrent use.
+func (c *Collector) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+// Findings returns one Finding per unique token, sorted by severity (highest
+// first) then fingerprint, each with its locations sorted (repo, path, line,
+// column, commit, message) and capped. The result is a fresh copy; Findings
+// may be called more than once and concurrently with Add.
+func (c *Collector) Findings() []Finding {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Finding, 0, len(c.entries))
+	for _, e := range c.entries {
+		slices.SortFunc(e.locs, compareLocations)
+		if c.max > 0 {
+			e.trim(c.max)
+		}
+		f := NewFinding(e.rep, c.reveal)
+		f.Locations = slices.Clone(e.locs)
+		if f.Locations == nil {
+			f.Locations = []Location{}
+		}
+		f.LocationsTruncated = e.dropped
+		out = append(out, f)
+	}
+	SortFindings(out)
+	return out
+}
+
+// SortFindings sorts findings by severity, highest first, then by
+// fingerprint: the order of every output. It is not safe for concurrent use
+// on the same slice.
+func SortFindings(fs []Finding) {
+	slices.SortFunc(fs, func(a, b Finding) int {
+		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Fingerprint, b.Fingerprint)
+	})
+}
+
+// trim keeps the first max locations in sorted order and counts the rest.
+func (e *entry) trim(max int) {
+	if len(e.locs) <= max {
+		return
+	}
+	slices.SortFunc(e.locs, compareLocations)
+	e.dropped += len(e.locs) - max
+	clear(e.locs[max:])
+	e.locs = e.locs[:max:max]
+	// Re-slicing with a capacity makes the next append reallocate, so the
+	// dropped tail is not kept alive.
+}
+
+func (c *Collector) occurrenceKey(l Location) uint64 {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	h.WriteString(l.Repo)
+	h.WriteByte(0)
+	h.WriteString(l.Commit)
+	h.WriteByte(0)
+	h.WriteString(l.Path)
+	h.WriteByte(0)
+	h.WriteString(strconv.Itoa(l.Line))
+	if l.Message {
+		h.WriteByte(1)
+	}
+	return h.Sum64()
+}
+
+// better reports whether a should represent a finding rather than b.
+func better(a, b detect.Match) bool {
+	if a.Severity != b.Severity {
+		return a.Severity > b.Severity
+	}
+	if ah, bh := a.Token.Host != "", b.Token.Host != ""; ah != bh {
+		return ah
+	}
+	if au, bu := !a.Token.URL.IsZero(), !b.Token.URL.IsZero(); au != bu {
+		return au
+	}
+	return a.Token.Redacted < b.Token.Redacted
+}
+
+func compareLocations(a, b Location) int {
+	if c := cmp.Compare(a.Repo, b.Repo); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Path, b.Path); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Line, b.Line); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Column, b.Column); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Commit, b.Commit); c != 0 {
+		return c
+	}
+	if a.Message != b.Message {
+		if !a.Message {
+			return -1
+		}
+		return 1
+	}
+	switch {
+	case a.Date == nil && b.Date == nil:
+		return 0
+	case a.Date == nil:
+		return -1
+	case b.Date == nil:
+		return 1
+	}
+	return a.Date.Compare(*b.Date)
+}
+
+// LocationFor returns where m, found in b.Data, is in the original file or
+// repository. ok is false when the match starts in the part of a chunk that
+// the previous chunk already covered (crawler.Blob.Overlap): that occurrence
+// was reported with the previous chunk and must be dropped.
+//
+// Lines are made absolute with b.Line. Columns are as the detector reports
+// them, which is exact when chunks start at a line boundary. Commit, author,
+// date and at_tip are set only for history blobs (a non-empty Commit). The
+// permalink is left empty: see [Permalink]. LocationFor can be called
+// concurrently.
+func LocationFor(b crawler.Blob, m detect.Match) (loc Location, ok bool) {
+	if m.Start < b.Overlap {
+		return Location{}, false
+	}
+	line := m.Line
+	if b.Line > 1 {
+		line += b.Line - 1
+	}
+	loc = Location{
+		Path:    b.Origin.Path,
+		Line:    line,
+		Column:  m.Column,
+		Repo:    b.Origin.Repo,
+		Message: b.Message,
+	}
+	if b.Origin.Commit != "" {
+		loc.Commit = b.Origin.Commit
+		loc.Author = b.Origin.Author
+		loc.Date = timePtr(b.Origin.Time)
+		if !b.Message {
+			atTip := b.Origin.AtTip
+			loc.AtTip = &atTip
+		}
+	}
+	return loc, true
+}
+
+// Permalink returns the web address of line in path at commit, for a
+// repository "OWNER/NAME" on the GitHub web host webBase (for example
+// "https://github.com"), or "" when any part is missing or repo is not of the
+// form OWNER/NAME. It can be called concurrently.
+func Permalink(webBase, repo, commit, path string, line int) string {
+	owner, name, ok := strings.Cut(repo, "/")
+	if webBase == "" || commit == "" || path == "" || !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+		return ""
+	}
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	u := strings.TrimSuffix(webBase, "/") + "/" + url.PathEscape(owner) + "/" + url.PathEscape(name) +
+		"/blob/" + url.PathEscape(commit) + "/" + strings.Join(segs, "/")
+	if line > 0 {
+		u += "#L" + strconv.Itoa(line)
+	}
+	return u
+}

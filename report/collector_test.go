@@ -1,0 +1,268 @@
+package report
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/sasquatch-sec/sasquatch/crawler"
+	"github.com/sasquatch-sec/sasquatch/detect"
+)
+
+func TestCollectorMerge(t *testing.T) {
+	t.Parallel()
+	occs := corpus()
+	fs := collect(occs, CollectorOptions{})
+	// 6 distinct tokens in the corpus.
+	if len(fs) != 6 {
+		t.Fatalf("got %d findings, want 6", len(fs))
+	}
+	first := fs[0]
+	if first.Account != "contosoresearch01" {
+		t.Fatalf("first finding account = %q, want contosoresearch01", first.Account)
+	}
+	// 5 occurrences of which one duplicate: 4 locations.
+	if got := len(first.Locations); got != 4 {
+		t.Errorf("merged finding has %d locations, want 4", got)
+	}
+	// The weaker, host-less occurrence does not lower severity or lose the host.
+	if first.Severity != detect.Critical || first.Host == "" {
+		t.Errorf("merged severity %v host %q; want critical with host", first.Severity, first.Host)
+	}
+	// Sorted by severity desc then fingerprint.
+	for i := 1; i < len(fs); i++ {
+		a, b := fs[i-1], fs[i]
+		if a.Severity < b.Severity || (a.Severity == b.Severity && a.Fingerprint > b.Fingerprint) {
+			t.Errorf("findings %d and %d out of order: %v/%s then %v/%s", i-1, i, a.Severity, a.Fingerprint, b.Severity, b.Fingerprint)
+		}
+	}
+}
+
+// TestCollectorOrderIndependent: any order of Add calls gives the same findings.
+func TestCollectorOrderIndependent(t *testing.T) {
+	t.Parallel()
+	occs := corpus()
+	want := collect(occs, CollectorOptions{})
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 20 {
+		shuffled := append([]occurrence(nil), occs...)
+		r.Shuffle(len(shuffled), func(a, b int) { shuffled[a], shuffled[b] = shuffled[b], shuffled[a] })
+		if diff := cmp.Diff(want, collect(shuffled, CollectorOptions{})); diff != "" {
+			t.Fatalf("shuffle %d differs (-want +got):\n%s", i, diff)
+		}
+	}
+}
+
+func TestCollectorDedupe(t *testing.T) {
+	t.Parallel()
+	m := corpus()[0].m
+	for _, tc := range []struct {
+		name string
+		locs []Location
+		want int
+	}{
+		{"same line twice", []Location{{Path: "a", Line: 1, Column: 1}, {Path: "a", Line: 1, Column: 9}}, 1},
+		{"two lines", []Location{{Path: "a", Line: 1}, {Path: "a", Line: 2}}, 2},
+		{"two paths", []Location{{Path: "a", Line: 1}, {Path: "b", Line: 1}}, 2},
+		{"two commits", []Location{{Path: "a", Line: 1, Commit: "c1"}, {Path: "a", Line: 1, Commit: "c2"}}, 2},
+		{"two repos", []Location{{Repo: "o/a", Path: "a", Line: 1}, {Repo: "o/b", Path: "a", Line: 1}}, 2},
+		{"message vs file", []Location{{Path: "a", Line: 1, Commit: "c"}, {Path: "a", Line: 1, Commit: "c", Message: true}}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := NewCollector(CollectorOptions{})
+			for _, l := range tc.locs {
+				c.Add(l, m)
+			}
+			fs := c.Findings()
+			if len(fs) != 1 || len(fs[0].Locations) != tc.want {
+				t.Errorf("got %d findings with %v locations, want 1 with %d", len(fs), fs[0].Locations, tc.want)
+			}
+		})
+	}
+}
+
+func TestCollectorCap(t *testing.T) {
+	t.Parallel()
+	m := corpus()[0].m
+	const n, max = 250, 10
+	var locs []Location
+	for i := range n {
+		locs = append(locs, Location{Path: fmt.Sprintf("f%03d", i), Line: 1})
+	}
+	var prev []Location
+	for round := range 3 {
+		r := rand.New(rand.NewPCG(uint64(round), 7))
+		r.Shuffle(len(locs), func(a, b int) { locs[a], locs[b] = locs[b], locs[a] })
+		c := NewCollector(CollectorOptions{MaxLocations: max})
+		for _, l := range locs {
+			c.Add(l, m)
+			c.Add(l, m) // duplicates are not counted as dropped
+		}
+		f := c.Findings()[0]
+		if len(f.Locations) != max || f.LocationsTruncated != n-max {
+			t.Fatalf("kept %d, truncated %d; want %d, %d", len(f.Locations), f.LocationsTruncated, max, n-max)
+		}
+		if f.Locations[0].Path != "f000" || f.Locations[max-1].Path != "f009" {
+			t.Errorf("kept %s..%s, want the first %d in sorted order", f.Locations[0].Path, f.Locations[max-1].Path, max)
+		}
+		if prev != nil {
+			if diff := cmp.Diff(prev, f.Locations); diff != "" {
+				t.Errorf("cap not deterministic:\n%s", diff)
+			}
+		}
+		prev = f.Locations
+	}
+	unlimited := NewCollector(CollectorOptions{MaxLocations: -1})
+	for _, l := range locs {
+		unlimited.Add(l, m)
+	}
+	if f := unlimited.Findings()[0]; len(f.Locations) != n || f.LocationsTruncated != 0 {
+		t.Errorf("unlimited kept %d truncated %d", len(f.Locations), f.LocationsTruncated)
+	}
+}
+
+func TestCollectorConcurrent(t *testing.T) {
+	t.Parallel()
+	occs := corpus()
+	want := collect(occs, CollectorOptions{})
+	c := NewCollector(CollectorOptions{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for _, o := range occs {
+				c.Add(o.loc, o.m)
+				_ = c.Len()
+			}
+		})
+	}
+	wg.Wait()
+	if diff := cmp.Diff(want, c.Findings()); diff != "" {
+		t.Errorf("concurrent adds differ (-want +got):\n%s", diff)
+	}
+}
+
+func TestNewFinding(t *testing.T) {
+	t.Parallel()
+	occs := corpus()
+	for _, tc := range []struct {
+		name   string
+		m      detect.Match
+		reveal bool
+	}{
+		{"account", occs[0].m, false},
+		{"account reveal", occs[0].m, true},
+		{"bare reveal", occs[7].m, true},
+		{"empty", detect.Match{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := NewFinding(tc.m, tc.reveal)
+			if f.Services == nil || f.ResourceTypes == nil || f.Permissions == nil || f.Reasons == nil || f.Locations == nil {
+				t.Errorf("nil slice in %+v", f)
+			}
+			if (f.Expiry == nil) != tc.m.Token.Expiry.IsZero() || (f.Start == nil) != tc.m.Token.Start.IsZero() {
+				t.Errorf("start/expiry presence wrong: %v %v", f.Start, f.Expiry)
+			}
+			if f.Expiry != nil && f.Expiry.Location() != time.UTC {
+				t.Errorf("expiry not UTC")
+			}
+			wantTok, wantURL := "", ""
+			if tc.reveal {
+				wantTok, wantURL = tc.m.Token.Query.Reveal(), tc.m.Token.URL.Reveal()
+			}
+			if f.Token != wantTok || f.URL != wantURL {
+				t.Errorf("token/url = %q/%q, want %q/%q", f.Token, f.URL, wantTok, wantURL)
+			}
+			wantFP := detect.Fingerprint(tc.m.Token.Account, tc.m.Token.Signature.Reveal())
+			if f.Fingerprint != wantFP {
+				t.Errorf("fingerprint %s, want %s", f.Fingerprint, wantFP)
+			}
+		})
+	}
+}
+
+func TestLocationFor(t *testing.T) {
+	t.Parallel()
+	when := time.Date(2024, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))
+	hist := crawler.Origin{Repo: "o/r", Commit: "c0ffee", Path: "a/b.txt", Author: "A <a@example.invalid>", Time: when, AtTip: true}
+	for _, tc := range []struct {
+		name   string
+		b      crawler.Blob
+		m      detect.Match
+		want   Location
+		wantOK bool
+	}{
+		{"file", crawler.Blob{Origin: crawler.Origin{Path: "x.go"}}, detect.Match{Start: 5, Line: 3, Column: 2},
+			Location{Path: "x.go", Line: 3, Column: 2}, true},
+		{"chunk", crawler.Blob{Origin: crawler.Origin{Path: "big"}, Line: 100, Overlap: 10}, detect.Match{Start: 50, Line: 2, Column: 7},
+			Location{Path: "big", Line: 101, Column: 7}, true},
+		{"in overlap", crawler.Blob{Origin: crawler.Origin{Path: "big"}, Line: 100, Overlap: 10}, detect.Match{Start: 9, Line: 1, Column: 1},
+			Location{}, false},
+		{"history", crawler.Blob{Origin: hist}, detect.Match{Line: 1, Column: 1},
+			Location{Path: "a/b.txt", Line: 1, Column: 1, Repo: "o/r", Commit: "c0ffee", Author: "A <a@example.invalid>", Date: ptr(when.UTC()), AtTip: ptr(true)}, true},
+		{"message", crawler.Blob{Origin: hist, Message: true}, detect.Match{Line: 2, Column: 1},
+			Location{Path: "a/b.txt", Line: 2, Column: 1, Repo: "o/r", Commit: "c0ffee", Author: "A <a@example.invalid>", Date: ptr(when.UTC()), Message: true}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := LocationFor(tc.b, tc.m)
+			if ok != tc.wantOK {
+				t.Fatalf("ok = %v, want %v", ok, tc.wantOK)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestPermalink(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		base, repo, commit, path string
+		line                     int
+		want                     string
+	}{
+		{"https://github.com", "o/r", "abc", "dir/a b.md", 3, "https://github.com/o/r/blob/abc/dir/a%20b.md#L3"},
+		{"https://ghe.example.com/", "o/r", "abc", "x", 0, "https://ghe.example.com/o/r/blob/abc/x"},
+		{"https://github.com", "/tmp/repo", "abc", "x", 1, ""},
+		{"https://github.com", "o/r/x", "abc", "x", 1, ""},
+		{"https://github.com", "o/r", "", "x", 1, ""},
+	} {
+		if got := Permalink(tc.base, tc.repo, tc.commit, tc.path, tc.line); got != tc.want {
+			t.Errorf("Permalink(%q, %q, %q, %q, %d) = %q, want %q", tc.base, tc.repo, tc.commit, tc.path, tc.line, got, tc.want)
+		}
+	}
+}
+
+// TestTruncatedRendering: the dropped-location count reaches every format.
+func TestTruncatedRendering(t *testing.T) {
+	t.Parallel()
+	m := corpus()[0].m
+	c := NewCollector(CollectorOptions{MaxLocations: 2})
+	for i := range 4 {
+		c.Add(Location{Path: "f", Line: i + 1, Column: 1}, m)
+	}
+	fs := c.Findings()
+	for _, tc := range []struct{ format, want string }{
+		{"jsonl", `"locations_truncated":2`},
+		{"json", `"locations_truncated": 2`},
+		{"text", "... 2 more not listed"},
+	} {
+		if out := string(render(t, tc.format, Options{}, fs)); !strings.Contains(out, tc.want) {
+			t.Errorf("%s output lacks %q:\n%s", tc.format, tc.want, out)
+		}
+	}
+	// Without truncation the field is omitted.
+	if out := string(render(t, "jsonl", Options{}, collect(corpus(), CollectorOptions{}))); strings.Contains(out, "locations_truncated") {
+		t.Error("locations_truncated written when zero")
+	}
+}

@@ -1,0 +1,93 @@
+package report
+
+import (
+	"slices"
+	"time"
+
+	"github.com/sasquatch-sec/sasquatch/detect"
+)
+
+// NewFinding maps one match to the JSONL schema of design.md, with no
+// locations (a [Collector] adds them). Severity is written lower-case by
+// detect.Severity; times are UTC (RFC 3339 in JSON) or null when absent;
+// Services, ResourceTypes, Permissions, Reasons and Locations are never nil, so
+// they encode as [] rather than null. Token and URL are filled from the
+// match's secrets only when reveal is true. When the match carries no
+// fingerprint it is computed with [detect.Fingerprint].
+//
+// NewFinding can be called concurrently; it copies every slice it takes from m.
+func NewFinding(m detect.Match, reveal bool) Finding {
+	t := m.Token
+	fp := m.Fingerprint
+	if fp == "" {
+		fp = detect.Fingerprint(t.Account, t.Signature.Reveal())
+	}
+	f := Finding{
+		Fingerprint:   fp,
+		Severity:      m.Severity,
+		Kind:          t.Kind,
+		Account:       t.Account,
+		Host:          t.Host,
+		Cloud:         t.Cloud,
+		Services:      cloneStrings(t.Services),
+		ResourceTypes: cloneStrings(t.ResourceTypes),
+		Resource:      t.Resource,
+		Permissions:   cloneStrings(t.Permissions),
+		SP:            t.SP,
+		Start:         timePtr(t.Start),
+		Expiry:        timePtr(t.Expiry),
+		Expired:       m.Expired,
+		Reasons:       cloneStrings(m.Reasons),
+		Redacted:      t.Redacted,
+		Locations:     []Location{},
+	}
+	if reveal {
+		f.Token = t.Query.Reveal()
+		f.URL = t.URL.Reveal()
+	}
+	return f
+}
+
+// cloneStrings returns a copy of s that is never nil.
+func cloneStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return slices.Clone(s)
+}
+
+// timePtr returns nil for the zero time, else a pointer to t in UTC.
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// normalized returns f with nil slices replaced by empty ones and times in
+// UTC, so every sink encodes the same shape whoever built the Finding.
+func normalized(f Finding) Finding {
+	if f.Services == nil {
+		f.Services = []string{}
+	}
+	if f.ResourceTypes == nil {
+		f.ResourceTypes = []string{}
+	}
+	if f.Permissions == nil {
+		f.Permissions = []string{}
+	}
+	if f.Reasons == nil {
+		f.Reasons = []string{}
+	}
+	if f.Locations == nil {
+		f.Locations = []Location{}
+	}
+	if f.Start != nil {
+		f.Start = timePtr(*f.Start)
+	}
+	if f.Expiry != nil {
+		f.Expiry = timePtr(*f.Expiry)
+	}
+	return f
+}
