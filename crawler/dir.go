@@ -92,7 +92,9 @@ type DirConfig struct {
 //     in a directory or given as an argument: each one is a *Skip with
 //     Reason [ReasonSymlink]. A loop through symbolic links therefore cannot
 //     loop. Loops through bind mounts are caught by remembering the (device,
-//     inode) of the directories on the current path ([ReasonLoop]).
+//     inode) of the directories on the current path ([ReasonLoop]). (As
+//     everywhere in Unix, an argument with a trailing slash, "link/", names
+//     the directory the link points to, and that directory is walked.)
 //   - reads regular files only, binary ones included. Devices, named pipes
 //     and sockets are skipped ([ReasonSpecial]) and never opened; files are
 //     opened with O_NOFOLLOW|O_NONBLOCK and checked with fstat, so an entry
@@ -223,7 +225,7 @@ func (d *Dir) Blobs(ctx context.Context) iter.Seq2[Blob, error] {
 // how many of its trailing bytes the next chunk repeats, which [Blob] does
 // not carry yet.
 func KeepMatch(b Blob, start, end int) bool {
-	return b.Overlap == 0 || end > b.Overlap
+	return start >= b.Overlap
 }
 
 // walker is the state of one iteration.

@@ -107,6 +107,12 @@ func TestDirTree(t *testing.T) {
 			}},
 		{name: "directory link argument is not followed", paths: []string{root + "/dirlink"},
 			want: []item{{Path: root + "/dirlink", Reason: ReasonSymlink}}},
+		{name: "a trailing slash resolves a directory link argument", paths: []string{root + "/dirlink/"},
+			want: []item{
+				{Path: "nul.bin", Data: string(make([]byte, 4096)), Line: 1},
+				{Path: "up", Reason: ReasonSymlink},
+				{Path: "utf8.txt", Data: "\xff\xfe\xfd bad \xc3\x28\n", Line: 1},
+			}},
 		{name: "explicit .git argument is scanned", paths: []string{root + "/.git"},
 			want: []item{{Path: "config", Data: "[core]\n", Line: 1}, {Path: "objects/ab/cdef", Data: "x\x01", Line: 1}}},
 	}

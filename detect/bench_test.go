@@ -54,3 +54,43 @@ func BenchmarkAhoCorasickCore(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDetect measures the whole detector on 64 MiB of generated
+// source-like text: without any token (the no-hit path: one pass, no
+// allocation) and with one token every 64 KiB.
+func BenchmarkDetect(b *testing.B) {
+	clean, hits := benchData()
+	d := New(Config{Now: specNow})
+	b.Run("NoTokens", func(b *testing.B) {
+		b.SetBytes(int64(len(clean)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if r := d.Detect(clean); len(r.Matches) != 0 {
+				b.Fatal("unexpected match")
+			}
+		}
+	})
+	b.Run("TokenEvery64KiB", func(b *testing.B) {
+		b.SetBytes(int64(len(hits)))
+		b.ReportAllocs()
+		want := len(hits) / (64 << 10)
+		for b.Loop() {
+			if r := d.Detect(hits); len(r.Matches) < want-1 {
+				b.Fatalf("got %d matches, want about %d", len(r.Matches), want)
+			}
+		}
+	})
+}
+
+// BenchmarkPrefilter measures the pre-pass plus automaton alone.
+func BenchmarkPrefilter(b *testing.B) {
+	clean, _ := benchData()
+	d := New(Config{})
+	b.SetBytes(int64(len(clean)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if d.Prefilter(clean) {
+			b.Fatal("unexpected hit")
+		}
+	}
+}

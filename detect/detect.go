@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"time"
@@ -148,11 +149,16 @@ func forRegions(pos []int, n, scale int, f func(rs, re int)) {
 func positions(data []byte, ms []Match) {
 	line, lineStart, off := 1, 0, 0
 	for i := range ms {
-		for ; off < ms[i].Start && off < len(data); off++ {
-			if data[off] == '\n' {
-				line++
-				lineStart = off + 1
+		start := min(ms[i].Start, len(data))
+		for off < start {
+			j := bytes.IndexByte(data[off:start], '\n')
+			if j < 0 {
+				off = start
+				break
 			}
+			line++
+			off += j + 1
+			lineStart = off
 		}
 		ms[i].Line = line
 		ms[i].Column = ms[i].Start - lineStart + 1

@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sasquatch-sec/sasquatch/crawler"
-	"github.com/sasquatch-sec/sasquatch/detect"
 	"github.com/sasquatch-sec/sasquatch/crawler/gitscan"
+	"github.com/sasquatch-sec/sasquatch/detect"
 	"github.com/sasquatch-sec/sasquatch/report"
 )
 
@@ -213,7 +213,7 @@ func collectHistory(ctx context.Context, eng *engine, coll *report.Collector, st
 	byBlob := map[string][]hit{}
 	var direct []hit // messages, and blobs that carry their own origin
 	err := eng.scan(ctx, src.Blobs(ctx), func(h hit) error {
-		if h.blob.Message || h.blob.ID == "" || h.blob.Origin.Path != "" {
+		if h.blob.Message || h.blob.ID == "" || h.blob.Origin.Commit != "" {
 			direct = append(direct, h)
 		} else {
 			byBlob[h.blob.ID] = append(byBlob[h.blob.ID], h)

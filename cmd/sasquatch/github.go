@@ -205,8 +205,8 @@ type progress struct {
 	c        *common
 	findings func() int
 	mu       sync.Mutex
-	bar  *progressbar.ProgressBar
-	last time.Time
+	bar      *progressbar.ProgressBar
+	last     time.Time
 }
 
 func newProgress(c *common) *progress {
@@ -247,4 +247,3 @@ func (p *progress) finish() {
 		_ = p.bar.Finish()
 	}
 }
-

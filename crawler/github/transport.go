@@ -303,7 +303,7 @@ func (c *Client) waitLimit(ctx context.Context, d time.Duration, kind, path stri
 		c.gate.until = until
 	}
 	c.gate.mu.Unlock()
-	c.log.Warn("github rate limit, waiting", "kind", kind, "wait", d.Round(time.Second), "path", path)
+	c.log.Warn("github rate limit, waiting", "kind", kind, "wait", d.Round(time.Second).String(), "path", path)
 	return c.sleep(ctx, d)
 }
 
@@ -311,7 +311,7 @@ func (c *Client) waitLimit(ctx context.Context, d time.Duration, kind, path stri
 func (c *Client) backoff(ctx context.Context, n int, what, why string) error {
 	d := transientBackoff << n
 	d += rand.N(d/4 + 1)
-	c.log.Debug("github retry", "what", what, "reason", why, "attempt", n+1, "wait", d.Round(time.Millisecond))
+	c.log.Debug("github retry", "what", what, "reason", why, "attempt", n+1, "wait", d.Round(time.Millisecond).String())
 	return c.sleep(ctx, d)
 }
 

@@ -162,6 +162,11 @@ type catFile struct {
 	out      *bufio.Reader
 	stderr   *tailBuffer
 	restarts int
+
+	bulk      *exec.Cmd // cat-file --batch for readMany, started lazily
+	bulkIn    *bufio.Writer
+	bulkClose io.Closer
+	bulkOut   *bufio.Reader
 }
 
 const maxRestarts = 1000
@@ -205,7 +210,7 @@ func (c *catFile) stop() {
 	c.cmd = nil
 }
 
-func (c *catFile) close() error { c.stop(); return nil }
+func (c *catFile) close() error { c.stop(); c.stopBulk(); return nil }
 
 // errMissing reports an object that git cannot find or whose header it
 // cannot read.
@@ -326,3 +331,115 @@ func validOID(s string) bool {
 	return true
 }
 
+
+// rawObj is one result of readMany.
+type rawObj struct {
+	typ  string
+	data []byte
+	err  error
+}
+
+// maxBatch bounds the IDs written to cat-file --batch before reading the
+// answers: 1000 lines of 41 bytes fit in a pipe buffer, so writing never
+// blocks on git's full stdout.
+const maxBatch = 1000
+
+// readMany reads small objects (trees, commits) in batches through a
+// `git cat-file --batch` process: one round trip per batch instead of per
+// object. Objects larger than max are read and discarded, with an error.
+// After a failure the remaining objects of the batch are read one by one.
+func (c *catFile) readMany(oids []string, max int64) []rawObj {
+	out := make([]rawObj, len(oids))
+	for lo := 0; lo < len(oids); lo += maxBatch {
+		hi := min(lo+maxBatch, len(oids))
+		c.batch(oids[lo:hi], out[lo:hi], max)
+	}
+	return out
+}
+
+func (c *catFile) batch(oids []string, out []rawObj, max int64) {
+	done := 0
+	defer func() {
+		for i := done; i < len(oids); i++ {
+			typ, _, data, err := c.read(oids[i], max)
+			if err == nil && data == nil {
+				err = fmt.Errorf("object of type %s too large", typ)
+			}
+			out[i] = rawObj{typ, data, err}
+		}
+	}()
+	if c.bulk == nil {
+		if err := c.startBulk(); err != nil {
+			return
+		}
+	}
+	for _, oid := range oids {
+		if !validOID(oid) {
+			return
+		}
+		c.bulkIn.WriteString(oid)
+		c.bulkIn.WriteByte('\n')
+	}
+	if err := c.bulkIn.Flush(); err != nil {
+		c.stopBulk()
+		return
+	}
+	for i, oid := range oids {
+		typ, size, err := readHeader(c.bulkOut, oid)
+		if errors.Is(err, errMissing) {
+			out[i] = rawObj{err: err}
+			done = i + 1
+			continue
+		}
+		if err != nil {
+			c.stopBulk()
+			return
+		}
+		if size > max {
+			if _, err := io.CopyN(io.Discard, c.bulkOut, size+1); err != nil {
+				c.stopBulk()
+				return
+			}
+			out[i] = rawObj{typ: typ, err: fmt.Errorf("%s %s of %d bytes is too large", typ, oid, size)}
+			done = i + 1
+			continue
+		}
+		data, err := readBody(c.bulkOut, size)
+		if err != nil {
+			c.stopBulk()
+			return
+		}
+		out[i] = rawObj{typ: typ, data: data}
+		done = i + 1
+	}
+}
+
+func (c *catFile) startBulk() error {
+	cmd := c.r.command(c.ctx, "cat-file", "--batch")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	cmd.Stderr = &tailBuffer{max: 1024}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	c.bulk, c.bulkIn, c.bulkClose, c.bulkOut = cmd, bufio.NewWriterSize(in, 64<<10), in, bufio.NewReaderSize(out, 256<<10)
+	return nil
+}
+
+func (c *catFile) stopBulk() {
+	if c.bulk == nil {
+		return
+	}
+	c.bulkClose.Close()
+	if c.bulk.Process != nil {
+		c.bulk.Process.Kill()
+	}
+	c.bulk.Wait()
+	c.bulk = nil
+}

@@ -31,6 +31,8 @@ const (
 // when size <= max, the content. A missing object gives errMissing.
 type objReader interface {
 	read(oid string, max int64) (typ string, size int64, data []byte, err error)
+	// readMany reads small objects; a result has data or err.
+	readMany(oids []string, max int64) []rawObj
 	close() error
 }
 
@@ -46,6 +48,18 @@ func openGoGit(gitDir string) *filesystem.Storage {
 }
 
 func (g *goGitReader) close() error { return g.st.Close() }
+
+func (g *goGitReader) readMany(oids []string, max int64) []rawObj {
+	out := make([]rawObj, len(oids))
+	for i, oid := range oids {
+		typ, _, data, err := g.read(oid, max)
+		if err == nil && data == nil {
+			err = fmt.Errorf("%s %s too large", typ, oid)
+		}
+		out[i] = rawObj{typ, data, err}
+	}
+	return out
+}
 
 func (g *goGitReader) read(oid string, max int64) (typ string, size int64, data []byte, err error) {
 	if !validOID(oid) {
