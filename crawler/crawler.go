@@ -24,8 +24,9 @@ type Origin struct {
 // A large file is yielded as several Blobs (chunks) that overlap: Offset is the
 // byte offset of Data[0] in the file, Line the 1-based line number of Data[0],
 // and Overlap the number of leading bytes that the previous chunk already
-// covered. A match that starts inside Data[:Overlap] was reported by the
-// previous chunk and must be dropped.
+// covered. A match lying entirely within Data[:Overlap] was reported by the
+// previous chunk; one that starts there but ends later is kept, because the
+// previous chunk held only its prefix. Use [KeepMatch].
 type Blob struct {
 	ID      string // git object ID for history blobs ("" for files); the dedup key
 	Data    []byte

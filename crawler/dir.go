@@ -58,10 +58,10 @@ type DirConfig struct {
 	// one is yielded as overlapping chunks. It bounds the memory the source
 	// holds per file, whatever the file's size.
 	ChunkSize int
-	// ChunkOverlap is the number of bytes each chunk after the first repeats
-	// from the end of the previous one (default [DefaultChunkOverlap]). It
-	// must be longer than any match the detector can report, and at most
-	// ChunkSize/2.
+	// ChunkOverlap is the least number of bytes each chunk after the first
+	// repeats from the end of the previous one (default
+	// [DefaultChunkOverlap]). It must be longer than any match the detector
+	// can report, and at most ChunkSize/2.
 	ChunkOverlap int
 	// Exclude lists path.Match patterns of files and directories not to scan
 	// (silently: an exclusion is the user's choice, not lost coverage). A
@@ -113,13 +113,17 @@ type DirConfig struct {
 // directory (see [DirConfig.PrefixRoot]); [StdinPath] for "-".
 //
 // Chunks: a file larger than ChunkSize is yielded as several Blobs of at most
-// ChunkSize bytes, each after the first starting ChunkOverlap bytes before the
-// end of the previous one. Offset is the byte offset of Data[0] in the file,
-// Line the 1-based line number of Data[0] (counted from '\n' bytes) and
-// Overlap the number of leading bytes the previous chunk also held (0 for the
-// first chunk). A token no longer than ChunkOverlap that crosses a chunk
-// boundary is whole in the next chunk. Use [KeepMatch] to report each match
-// once. Every file yields at least one Blob (an empty file yields an empty
+// ChunkSize bytes. Each chunk after the first repeats the end of the previous
+// one: Overlap bytes, at least ChunkOverlap and at most ChunkSize/2, chosen
+// so that the chunk starts at the beginning of a line whenever a line starts
+// in that range. Offset is the byte offset of Data[0] in the file, Line the
+// 1-based line number of Data[0] (counted from '\n' bytes) and Overlap the
+// number of leading bytes the previous chunk also held (0 for the first
+// chunk). A token no longer than ChunkOverlap that crosses a chunk boundary
+// is whole in the next chunk. Use [KeepMatch] to report each match once. A
+// match's line is Line plus the '\n' bytes in Data before it; its column
+// (counted from the last '\n' before it in Data) is exact unless its line
+// began before Data[0], which needs a line longer than about ChunkSize/2. Every file yields at least one Blob (an empty file yields an empty
 // Data), so the number of files scanned is the number of Blobs with
 // Offset == 0, and the number of bytes scanned is the sum of
 // len(Data)-Overlap. Skips are yielded as errors; Dir keeps no counters.
@@ -163,6 +167,9 @@ func NewDir(paths []string, cfg DirConfig) (*Dir, error) {
 	}
 	if cfg.ChunkOverlap == 0 {
 		cfg.ChunkOverlap = min(DefaultChunkOverlap, cfg.ChunkSize/2)
+	}
+	if cfg.ChunkOverlap < 1 {
+		return nil, fmt.Errorf("directory source: chunk size %d is too small", cfg.ChunkSize)
 	}
 	if cfg.ChunkOverlap > cfg.ChunkSize/2 {
 		return nil, fmt.Errorf("directory source: chunk overlap %d is more than half the chunk size %d",
@@ -218,14 +225,16 @@ func (d *Dir) Blobs(ctx context.Context) iter.Seq2[Blob, error] {
 // prefix of it. For a Blob that is not a chunk (Overlap 0) it always returns
 // true. It is safe for concurrent use.
 //
-// The rule is exact for matches no longer than the overlap. Its one
+// The rule reports every match no longer than [DirConfig.ChunkOverlap]
+// exactly once. (Dropping every match that merely starts in Data[:Overlap]
+// would lose the tokens that cross a chunk boundary.) Its one
 // imperfection: a chunk that ends inside a token after the token's signature
 // may also yield a match for the truncated prefix (same fingerprint, fewer
 // parameters, same line and column). Removing it needs each chunk to say
 // how many of its trailing bytes the next chunk repeats, which [Blob] does
 // not carry yet.
 func KeepMatch(b Blob, start, end int) bool {
-	return start >= b.Overlap
+	return b.Overlap == 0 || end > b.Overlap
 }
 
 // walker is the state of one iteration.
@@ -437,7 +446,13 @@ func (w *walker) stream(r io.Reader, o Origin, size int64) bool {
 		b := Blob{Data: buf, Origin: o, Offset: offset, Line: line, Overlap: len(tail)}
 		if !eof {
 			// Prepare the next chunk before yielding: the receiver owns buf.
+			// It repeats at least ov bytes and at most cs/2, and starts at
+			// the latest line start in that range, if any.
 			adv := len(buf) - ov
+			lo := len(buf) - cs/2
+			if i := bytes.LastIndexByte(buf[lo-1:adv], '\n'); i >= 0 {
+				adv = lo + i
+			}
 			line += bytes.Count(buf[:adv], []byte{'\n'})
 			offset += int64(adv)
 			tail = bytes.Clone(buf[adv:])

@@ -170,11 +170,25 @@ func chunkCheck(t *testing.T, items []item, content []byte, cfg DirConfig) int {
 			t.Errorf("chunk 0: offset %d overlap %d, want 0 0", it.Offset, it.Overlap)
 		}
 		if i > 0 {
-			if want := covered - it.Offset; int64(it.Overlap) != want || it.Overlap != cfg.ChunkOverlap {
-				t.Errorf("chunk %d: overlap %d, want %d (= ChunkOverlap %d)", i, it.Overlap, want, cfg.ChunkOverlap)
+			if want := covered - it.Offset; int64(it.Overlap) != want {
+				t.Errorf("chunk %d: overlap %d, want %d (the bytes the previous chunk held)", i, it.Overlap, want)
+			}
+			if it.Overlap < cfg.ChunkOverlap || it.Overlap > cfg.ChunkSize/2 {
+				t.Errorf("chunk %d: overlap %d outside [ChunkOverlap %d, ChunkSize/2 %d]", i, it.Overlap, cfg.ChunkOverlap, cfg.ChunkSize/2)
 			}
 			if len(it.Data) <= it.Overlap {
 				t.Errorf("chunk %d: no new bytes (len %d, overlap %d)", i, len(it.Data), it.Overlap)
+			}
+			// The chunk starts at the latest line start the range allows,
+			// or, when there is none, exactly ChunkOverlap bytes back.
+			latest := covered - int64(cfg.ChunkOverlap)                  // latest allowed start
+			window := content[covered-int64(cfg.ChunkSize/2)-1 : latest] // bytes that may precede it
+			if j := bytes.LastIndexByte(window, '\n'); j >= 0 {
+				if want := covered - int64(cfg.ChunkSize/2) + int64(j); it.Offset != want {
+					t.Errorf("chunk %d: starts at %d, want %d (after the last newline in range)", i, it.Offset, want)
+				}
+			} else if it.Offset != latest {
+				t.Errorf("chunk %d: starts at %d, want %d (no newline in range)", i, it.Offset, latest)
 			}
 		}
 		end := it.Offset + int64(len(it.Data))
@@ -212,9 +226,12 @@ func randomText(r *rand.Rand, n int) []byte {
 func TestDirChunks(t *testing.T) {
 	t.Parallel()
 	r := rand.New(rand.NewPCG(1, 2))
+	// Without newlines chunks advance by ChunkSize-ChunkOverlap exactly; with
+	// them, by at least ChunkSize/2 (wantChunks is then a maximum).
 	tests := []struct {
 		name       string
 		size       int
+		lines      bool
 		cfg        DirConfig
 		wantChunks int
 	}{
@@ -227,9 +244,15 @@ func TestDirChunks(t *testing.T) {
 		{name: "many chunks", size: 10_000, cfg: DirConfig{ChunkSize: 64, ChunkOverlap: 16}, wantChunks: 208},
 		{name: "half overlap", size: 1000, cfg: DirConfig{ChunkSize: 100, ChunkOverlap: 50}, wantChunks: 19},
 		{name: "defaults, 20 MiB", size: 20 << 20, cfg: DirConfig{}, wantChunks: 3},
+		{name: "lines, many chunks", size: 10_000, lines: true, cfg: DirConfig{ChunkSize: 64, ChunkOverlap: 16}, wantChunks: 1 + (10_000-64+31)/32},
+		{name: "lines, half overlap", size: 1000, lines: true, cfg: DirConfig{ChunkSize: 100, ChunkOverlap: 50}, wantChunks: 19},
+		{name: "lines, defaults, 20 MiB", size: 20 << 20, lines: true, cfg: DirConfig{}, wantChunks: 3},
 	}
 	for _, tt := range tests {
-		content := randomText(r, tt.size) // r is not safe for concurrent use
+		content := bytes.Repeat([]byte{'q'}, tt.size)
+		if tt.lines {
+			content = randomText(r, tt.size) // r is not safe for concurrent use
+		}
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			root := t.TempDir()
@@ -246,7 +269,8 @@ func TestDirChunks(t *testing.T) {
 				}
 			}
 			for _, part := range [][]item{items[:half], items[half:]} {
-				if n := chunkCheck(t, part, content, d.Config()); n != tt.wantChunks {
+				n := chunkCheck(t, part, content, d.Config())
+				if n != tt.wantChunks && (!tt.lines || n > tt.wantChunks) {
 					t.Errorf("got %d chunks, want %d", n, tt.wantChunks)
 				}
 			}
@@ -261,13 +285,14 @@ func TestDirChunkBoundaryToken(t *testing.T) {
 	t.Parallel()
 	const token = "sig=SYNTHETIC" // 13 bytes, shorter than the overlap
 	cfg := DirConfig{ChunkSize: 64, ChunkOverlap: 16}
-	filler := bytes.Repeat([]byte("x\n"), 100)
+	filler := bytes.Repeat([]byte("xxxxxxxxxx\n"), 20) // 11-byte lines: ChunkSize-ChunkOverlap is mid-line
 	for pos := 30; pos < 170; pos++ {
 		t.Run(fmt.Sprint(pos), func(t *testing.T) {
 			t.Parallel()
 			content := bytes.Clone(filler)
 			copy(content[pos:], token)
 			wantLine := 1 + bytes.Count(content[:pos], []byte{'\n'})
+			wantCol := pos - bytes.LastIndexByte(content[:pos], '\n') // 1-based, in bytes
 			d := mustDir(t, []string{"-"}, DirConfig{ChunkSize: cfg.ChunkSize, ChunkOverlap: cfg.ChunkOverlap,
 				Stdin: bytes.NewReader(content)})
 			whole, kept := 0, 0
@@ -289,6 +314,10 @@ func TestDirChunkBoundaryToken(t *testing.T) {
 				}
 				if got := b.Line + bytes.Count(b.Data[:i], []byte{'\n'}); got != wantLine {
 					t.Errorf("kept match on line %d, want %d", got, wantLine)
+				}
+				// As the detector counts columns: from the last newline in Data.
+				if got := i - bytes.LastIndexByte(b.Data[:i], '\n'); got != wantCol {
+					t.Errorf("kept match in column %d, want %d", got, wantCol)
 				}
 			}
 			if whole == 0 || kept != 1 {

@@ -64,6 +64,11 @@ func (d *Detector) Detect(data []byte) (res Result) {
 			res = Result{}
 		}
 	}()
+	return d.detect(data)
+}
+
+// detect is Detect without the recover, so that fuzzing sees panics.
+func (d *Detector) detect(data []byte) (res Result) {
 	cands := d.prefilter().scan(data, maxAnchors)
 	if len(cands) == 0 {
 		return Result{}
@@ -337,8 +342,8 @@ func (st *state) addKey(t *text, i int) (int, bool) {
 		}
 		switch strings.ToLower(strings.TrimSpace(k)) {
 		case "accountname":
-			if account == "" {
-				account = strings.ToLower(v)
+			if a := strings.ToLower(strings.TrimSpace(v)); account == "" && validAccount(a) {
+				account = a
 			}
 		case "endpointsuffix":
 			if suffix == "" {

@@ -258,7 +258,22 @@ func findEndpoints(b []byte, limit int) []endpoint {
 		if j < 0 {
 			break
 		}
-		out = append(out, endpoint{start: j, end: j + 16, info: hostInfo{account: "devstoreaccount1", cloud: CloudEmulator}})
+		ep := endpoint{start: j, end: j + 16}
+		// a path-style URL: host:port/devstoreaccount1
+		if j > 0 && b[j-1] == '/' {
+			s := j - 1
+			for s > 0 && (isHostByte(b[s-1]) || b[s-1] == ':' || b[s-1] == '[' || b[s-1] == ']') && j-s < 64 {
+				s--
+			}
+			if h := strings.ToLower(string(b[s : j-1])); validHost(h) {
+				ep.start, ep.info = s, parseHost(h, "/devstoreaccount1")
+			}
+		}
+		if ep.info.account == "" {
+			// UseDevelopmentStorage / AccountName=devstoreaccount1: the default blob endpoint
+			ep.info = parseHost("127.0.0.1:10000", "/devstoreaccount1")
+		}
+		out = append(out, ep)
 		i = j + 16
 	}
 	return out

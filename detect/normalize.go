@@ -208,7 +208,8 @@ func joinIpynb(t *text) *text {
 				for j < len(b) && isSpace(b[j]) {
 					j++
 				}
-				if j < len(b) && b[j] == '"' && j+1 < len(b) && !isSpace(b[j+1]) && b[j+1] != '"' && i > 0 && !isSpace(b[i-1]) {
+				if j < len(b) && b[j] == '"' && j+1 < len(b) && !isSpace(b[j+1]) && b[j+1] != '"' && i > 0 && !isSpace(b[i-1]) &&
+					!completeSigBefore(b, i) && !hasPrefixFold(b, j+1, "http") {
 					w.pend |= flSplit
 					i = j + 1
 					continue
@@ -219,6 +220,24 @@ func joinIpynb(t *text) *text {
 		i++
 	}
 	return &w.out
+}
+
+// completeSigBefore reports whether the text just before i ends a complete
+// sig= value (at least 43 characters and the '=' padding, plain or encoded):
+// a literal that ends there is a whole token, not the first half of one.
+func completeSigBefore(b []byte, i int) bool {
+	j := i
+	for j > 0 && i-j < 160 && !isSpace(b[j-1]) && b[j-1] != '&' && b[j-1] != '"' && b[j-1] != '\'' {
+		j--
+		if j+4 <= i && hasPrefixFold(b, j, "sig=") {
+			v := b[j+4 : i]
+			if len(v) >= 43 && (v[len(v)-1] == '=' || len(v) >= 3 && hasPrefixFold(v, len(v)-3, "%3d")) {
+				return true
+			}
+			return false
+		}
+	}
+	return false
 }
 
 // joinLiterals joins adjacent string literals: "a" "b", "a" + "b", "a" \
@@ -247,7 +266,8 @@ func joinLiterals(t *text) *text {
 			}
 			break
 		}
-		if j == i+1 || j+1 >= len(b) || b[j] != q || isSpace(b[j+1]) || b[j+1] == q || b[j+1] == ')' || b[j+1] == ',' {
+		if j == i+1 || j+1 >= len(b) || b[j] != q || isSpace(b[j+1]) || b[j+1] == q || b[j+1] == ')' || b[j+1] == ',' ||
+			completeSigBefore(b, i) || hasPrefixFold(b, j+1, "http") {
 			continue
 		}
 		if w == nil {
@@ -439,8 +459,48 @@ func percentRound(t *text, round int) (*text, bool) {
 	return &w.out, true
 }
 
+// joinContinuations removes backslash-newline line continuations (shell, C,
+// Python), CRLF included: a URL split over lines inside one literal.
+func joinContinuations(t *text) *text {
+	b := t.b
+	var w *builder
+	last := 0
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] != '\\' {
+			continue
+		}
+		n := 0
+		switch {
+		case b[i+1] == '\n':
+			n = 2
+		case b[i+1] == '\r' && i+2 < len(b) && b[i+2] == '\n':
+			n = 3
+		}
+		if n == 0 {
+			continue
+		}
+		if w == nil {
+			w = newBuilder(t)
+		}
+		for k := last; k < i; k++ {
+			w.emit(b[k], k, k+1, 0)
+		}
+		w.pend |= flSplit
+		last = i + n
+		i = last - 1
+	}
+	if w == nil {
+		return t
+	}
+	for k := last; k < len(b); k++ {
+		w.emit(b[k], k, k+1, 0)
+	}
+	return &w.out
+}
+
 // normalize runs every pass over t in order.
 func normalize(t *text) *text {
+	t = joinContinuations(t)
 	t = joinIpynb(t)
 	t = unescapeHTML(t)
 	t = unescapeJSON(t)

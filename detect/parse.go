@@ -76,7 +76,7 @@ func isURLTerm(c byte) bool {
 		return true
 	}
 	switch c {
-	case '"', '\'', '`', '<', '>', '\\', '|', '^', '(', ')', '[', ']', ';', ',', '=', '?', '*':
+	case '"', '\'', '`', '<', '>', '\\', '|', '^', '(', ')', ';', ',', '=', '?', '*':
 		return true
 	}
 	return false
@@ -343,6 +343,9 @@ func (t Token) Canonical() Secret {
 	switch {
 	case u != "":
 		return NewSecret(escapePath(u) + "?" + q.String())
+	case t.Host != "" && t.Cloud == CloudEmulator && !strings.Contains(t.Host, ".localhost"):
+		// path-style emulator endpoint: the account is the first path segment
+		return NewSecret("http://" + t.Host + "/" + t.Account + "/?" + q.String())
 	case t.Host != "":
 		return NewSecret("https://" + t.Host + "/?" + q.String())
 	}
@@ -404,7 +407,7 @@ func redactText(s string) string {
 		}
 		out = append(out, b[i:i+n]...)
 		e := i + n
-		for e < len(b) && !isSpace(b[e]) && b[e] != '&' && b[e] != ';' && b[e] != '"' && b[e] != '\'' && b[e] != '<' && b[e] != '>' && b[e] != ')' {
+		for e < len(b) && !isSpace(b[e]) && b[e] != '&' && b[e] != ';' && b[e] != '"' && b[e] != '\'' && b[e] != ')' {
 			e++
 		}
 		if e > i+n {

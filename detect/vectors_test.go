@@ -15,15 +15,15 @@ var specNow = time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
 // "SYNTHETIC-TEST-VECTOR-SIG-0000NN" (or "SYNTHETIC-SIG-PLUS-SLASH-01..."),
 // every account name is invented.
 type vector struct {
-	id       string
-	in       string
-	now      time.Time // zero: specNow
-	none     bool      // no match expected
-	kind     Kind
-	sev      Severity
-	account  string
-	tags     []string // each must be in Reasons
-	notTags  []string // none may be in Reasons
+	id      string
+	in      string
+	now     time.Time // zero: specNow
+	none    bool      // no match expected
+	kind    Kind
+	sev     Severity
+	account string
+	tags    []string // each must be in Reasons
+	notTags []string // none may be in Reasons
 }
 
 var specVectors = []vector{

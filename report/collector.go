@@ -233,7 +233,7 @@ func compareLocations(a, b Location) int {
 // permalink is left empty: see [Permalink]. LocationFor can be called
 // concurrently.
 func LocationFor(b crawler.Blob, m detect.Match) (loc Location, ok bool) {
-	if m.Start < b.Overlap {
+	if !crawler.KeepMatch(b, m.Start, m.End) {
 		return Location{}, false
 	}
 	line := m.Line

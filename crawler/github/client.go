@@ -34,7 +34,8 @@ const (
 )
 
 // Config configures a [Client]. The zero value (plus targets) sweeps the
-// public API unauthenticated with full history.
+// public API unauthenticated with full history. [New] copies it; do not
+// modify slices passed in while the Client is in use.
 type Config struct {
 	// APIURL is the REST root, e.g. https://ghe.example.com/api/v3/.
 	// Default DefaultAPIURL. Plain http is accepted (for tests and
@@ -44,14 +45,16 @@ type Config struct {
 	// Token authenticates API calls and clones; the zero Token means
 	// unauthenticated (public repositories, low rate limit).
 	Token Token
-	// IncludeForks scans forks found by org/user listings (skipped by default).
+	// IncludeForks scans forks found by org/user listings (skipped by
+	// default; a fork named with Targets.Repos is always scanned).
 	IncludeForks bool
 	// ExcludeArchived skips archived repositories found by listings
 	// (scanned by default: secrets in archived repositories are live).
 	ExcludeArchived bool
-	// Include and Exclude are path.Match globs tried against NAME and
-	// OWNER/NAME. With Include set, only matching repositories are scanned;
-	// Exclude wins over Include.
+	// Include and Exclude are path.Match globs (case-sensitive) tried
+	// against NAME and OWNER/NAME of every repository, named ones included.
+	// With Include set, only matching repositories are scanned; Exclude
+	// wins over Include.
 	Include, Exclude []string
 	// Concurrency bounds repositories processed at once (clone + scan);
 	// default DefaultConcurrency, at most 32.
@@ -88,8 +91,8 @@ type Config struct {
 	// contains the token.
 	Logger *slog.Logger
 	// Progress, when set, is called after each repository is finished
-	// (scanned or skipped). It may be called concurrently from several
-	// goroutines: it must be safe for concurrent use.
+	// (scanned or skipped), from the sweep's worker goroutines but never
+	// concurrently (an internal lock is held): it must return quickly.
 	Progress func(Progress)
 	// Clock and Sleep replace time.Now and a context-aware sleep (tests make
 	// rate-limit waits instant). Sleep must return ctx.Err() when ctx ends.
@@ -97,14 +100,15 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Progress is a snapshot passed to Config.Progress.
+// Progress is a snapshot passed to Config.Progress (a plain value).
 type Progress struct {
 	Done, Total int    // repositories finished / to process (after filters)
 	Bytes       int64  // blob bytes yielded to scan callbacks so far
 	Repo        string // the repository just finished (OWNER/NAME)
 }
 
-// Repo is a repository as listed by the API.
+// Repo is a repository as listed by the API (a plain value, safe to copy
+// and share).
 type Repo struct {
 	ID            int64
 	Owner, Name   string
@@ -120,8 +124,9 @@ type Repo struct {
 	SizeKiB       int64  // API size (KiB, inexact)
 }
 
-// Targets names what to sweep. Repositories found more than once (by ID)
-// are processed once.
+// Targets names what to sweep (a plain value). Repositories found more
+// than once (by ID) are processed once. Orgs list /orgs/O/repos (type all),
+// Users list /users/U/repos (type owner), Repos are fetched one by one.
 type Targets struct {
 	Orgs  []string
 	Users []string
@@ -154,6 +159,12 @@ type clonedRepo interface {
 }
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+
+// validName reports whether s is a safe owner or repository name (no path
+// separators, not "." or "..", which would resolve out of the API path).
+func validName(s string) bool {
+	return namePattern.MatchString(s) && strings.Trim(s, ".") != ""
+}
 
 // New validates cfg and returns a Client. It makes no request.
 func New(cfg Config) (*Client, error) {
@@ -228,12 +239,14 @@ func New(cfg Config) (*Client, error) {
 	if base == nil {
 		base = defaultBaseTransport()
 	}
-	rt := c.newAPITransport(base, auth)
-	api := &http.Client{Transport: rt, CheckRedirect: sameHostRedirect, Timeout: apiRequestTimeout}
+	rt, art := c.newAPITransport(base, auth)
+	// No http.Client.Timeout: it would also cut rate-limit waits inside
+	// retryTransport; each attempt has its own timeout there instead.
+	api := &http.Client{Transport: rt, CheckRedirect: sameHostRedirect}
 	c.gh = gh.NewClient(api)
 	c.gh.BaseURL = u
 	c.gh.UploadURL = u
-	c.archive = &http.Client{Transport: rt, CheckRedirect: c.archiveRedirect}
+	c.archive = &http.Client{Transport: art, CheckRedirect: c.archiveRedirect}
 	c.openClone = c.openGit
 	return c, nil
 }

@@ -25,8 +25,8 @@ const testToken = "ghp_SYNTHETICcontosoTESTtoken0123456789AB"
 // plantedSig returns the URL-encoded signature value and the raw base64
 // prefix (what bytes.Contains looks for) of synthetic SAS number i.
 func plantedSig(i int) (urlSig, probe string) {
-	raw := fmt.Sprintf("SYNTHETIC-GH-TEST-SIG-%010d", i) // 32 ASCII bytes
-	b64 := base64.StdEncoding.EncodeToString([]byte(raw))   // 44 chars, ends '='
+	raw := fmt.Sprintf("SYNTHETIC-GH-TEST-SIG-%010d", i)  // 32 ASCII bytes
+	b64 := base64.StdEncoding.EncodeToString([]byte(raw)) // 44 chars, ends '='
 	return b64[:43] + "%3D", b64[:43]
 }
 
@@ -106,12 +106,29 @@ type fakeGH struct {
 	codeloadHit int
 }
 
+// emptyGitConfig is an empty file used as the global git config (not
+// /dev/null, which a broken environment may have replaced).
+var emptyGitConfig = sync.OnceValue(func() string {
+	f, err := os.CreateTemp("", "sasquatch-github-gitconfig-*")
+	if err != nil {
+		panic(err)
+	}
+	f.Close()
+	return f.Name()
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	os.Remove(emptyGitConfig())
+	os.Exit(code)
+}
+
 func gitCmd(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
-		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "HOME="+dir,
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+emptyGitConfig(), "HOME="+dir,
 		"GIT_AUTHOR_NAME=Contoso Dev", "GIT_AUTHOR_EMAIL=dev@contoso.example",
 		"GIT_COMMITTER_NAME=Contoso Dev", "GIT_COMMITTER_EMAIL=dev@contoso.example",
 		"GIT_AUTHOR_DATE=2024-01-02T03:04:05Z", "GIT_COMMITTER_DATE=2024-01-02T03:04:05Z")
@@ -192,7 +209,7 @@ func newFakeGH(t *testing.T, repos []*fakeRepo) *fakeGH {
 		Args: []string{"http-backend"},
 		Root: "/git",
 		Env: []string{"GIT_PROJECT_ROOT=" + f.root, "GIT_HTTP_EXPORT_ALL=1",
-			"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "HOME=" + f.root},
+			"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=" + emptyGitConfig(), "HOME=" + f.root},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v3/", f.api)
@@ -435,7 +452,7 @@ func (f *fakeGH) serveCodeload(w http.ResponseWriter, r *http.Request) {
 	prefix := fmt.Sprintf("%s-%s-%s/", rp.Owner, rp.Name, rp.tipSHA[:7])
 	cmd := exec.Command("git", "archive", "--format=tar.gz", "--prefix="+prefix, rp.tipSHA)
 	cmd.Dir = bare
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "HOME="+f.root)
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+emptyGitConfig(), "HOME="+f.root)
 	out, err := cmd.Output()
 	if err != nil {
 		http.Error(w, err.Error(), 500)

@@ -2,13 +2,14 @@ package github
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/sasquatch-sec/sasquatch/crawler/gitscan"
 )
+
+var _ clonedRepo = (*gitscan.Repo)(nil)
 
 // gitRepo adapts a *gitscan.Repo: it is a RepoSource and reports lost
 // coverage after the scan.
@@ -63,13 +64,7 @@ func (c *Client) openGit(ctx context.Context, r Repo) (clonedRepo, error) {
 		// c.errString(err).
 		return nil, err
 	}
-	var x any = gr
-	cr, ok := x.(clonedRepo)
-	if !ok {
-		closeQuiet(gr)
-		return nil, errors.New("gitscan.Repo lacks Blobs/Provenance")
-	}
-	return gitRepo{clonedRepo: cr, g: gr}, nil
+	return gitRepo{clonedRepo: gr, g: gr}, nil
 }
 
 // isEmpty reports whether the clone has no refs (an empty repository).

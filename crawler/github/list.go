@@ -21,6 +21,9 @@ type lister struct {
 	sum   *Summary
 	seen  map[int64]bool
 	repos []listed
+	// failed lists org/user targets whose listing failed.
+	failed       []string
+	scopesLogged bool
 }
 
 // listed is a repository and whether it was named explicitly (--repo):
@@ -56,6 +59,11 @@ func (l *lister) add(r *gh.Repository, explicit bool) {
 func (l *lister) checkSSO(resp *gh.Response, what string) {
 	if resp == nil || resp.Response == nil {
 		return
+	}
+	if !l.scopesLogged {
+		l.scopesLogged = true
+		l.c.log.Info("github token scopes", "scopes", sanitizeHeader(resp.Header.Get("X-OAuth-Scopes")),
+			"accepted", sanitizeHeader(resp.Header.Get("X-Accepted-OAuth-Scopes")))
 	}
 	if v := resp.Header.Get("X-GitHub-SSO"); v != "" {
 		l.sum.markIncomplete(fmt.Sprintf("%s: X-GitHub-SSO: %s", what, sanitizeHeader(v)))
@@ -99,7 +107,7 @@ func (l *lister) listAll(ctx context.Context, t Targets) error {
 	}
 	for _, full := range t.Repos {
 		owner, name, ok := strings.Cut(full, "/")
-		if !ok || !namePattern.MatchString(owner) || !namePattern.MatchString(name) {
+		if !ok || !validName(owner) || !validName(name) {
 			l.sum.addSkip(RepoSkip{Repo: full, Reason: "bad-name"})
 			continue
 		}
@@ -119,7 +127,7 @@ func (l *lister) listAll(ctx context.Context, t Targets) error {
 			if reason == "" {
 				reason = "api-error"
 			}
-			l.sum.addSkip(RepoSkip{Repo: full, Reason: reason, Detail: l.c.errString(err)})
+			l.sum.addSkip(RepoSkip{Repo: full, Reason: reason, Detail: truncate(l.c.errString(err), maxDetail)})
 			l.c.log.Warn("github repository unavailable", "repo", full, "reason", reason)
 			continue
 		}
@@ -133,7 +141,8 @@ func (l *lister) listAll(ctx context.Context, t Targets) error {
 // and retries; duplicates from page drift are removed by ID.
 func (l *lister) listPaged(ctx context.Context, what, name string,
 	list func(gh.ListOptions) ([]*gh.Repository, *gh.Response, error)) error {
-	if !namePattern.MatchString(name) {
+	if !validName(name) {
+		l.failed = append(l.failed, what)
 		l.sum.markIncomplete(what + ": bad name")
 		return nil
 	}
@@ -149,6 +158,7 @@ func (l *lister) listPaged(ctx context.Context, what, name string,
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		l.checkSSO(resp, what) // also on errors: a 403 with X-GitHub-SSO: required
 		if err != nil {
 			if statusOf(err) == http.StatusBadGateway && bad < max502 {
 				bad++
@@ -162,12 +172,12 @@ func (l *lister) listPaged(ctx context.Context, what, name string,
 				}
 				continue
 			}
-			l.sum.markIncomplete(fmt.Sprintf("list %s: %s", what, l.c.errString(err)))
+			l.failed = append(l.failed, what)
+			l.sum.markIncomplete(fmt.Sprintf("list %s: %s", what, truncate(l.c.errString(err), maxDetail)))
 			l.c.log.Warn("github listing failed: coverage incomplete", "target", what, "status", statusOf(err))
 			return nil
 		}
 		bad = 0
-		l.checkSSO(resp, what)
 		for _, r := range repos {
 			l.add(r, false)
 		}

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sync/errgroup"
 
@@ -26,7 +28,8 @@ type RepoSource interface {
 }
 
 // ScanFunc scans one repository (cmd runs the detector here). It is called
-// once per repository that could be opened, concurrently for different
+// once per repository that could be opened and is not empty (an empty
+// repository is counted in Summary.Empty without a call), concurrently for different
 // repositories (up to Config.Concurrency at once), so it must be safe for
 // concurrent use. src is valid only until ScanFunc returns. A non-nil
 // error other than the per-repository timeout aborts the sweep (return nil
@@ -35,31 +38,31 @@ type ScanFunc func(ctx context.Context, r Repo, src RepoSource) error
 
 // RepoSkip records a repository that was not (fully) scanned.
 type RepoSkip struct {
-	Repo   string // OWNER/NAME (or the target as given)
-	Reason string // stable: not-found, blocked-451, disabled, too-large, forbidden, clone-failed, timeout, ...
-	Detail string // error text, never containing the token
+	Repo   string `json:"repo"`             // OWNER/NAME (or the target as given)
+	Reason string `json:"reason"`           // stable: not-found, blocked-451, disabled, too-large, forbidden, clone-failed, timeout, ...
+	Detail string `json:"detail,omitempty"` // error text (bounded), never containing the token
 }
 
 // Summary describes a sweep. Skipped repositories and Incomplete mean lost
 // coverage, never a clean result.
 type Summary struct {
-	Listed    int            // unique repositories found (by ID) before filters
-	Filtered  map[string]int // not scanned by choice: "fork", "archived", "excluded" (globs)
-	Scanned   int            // repositories whose content was handed to ScanFunc (incl. empty)
-	Empty     int            // repositories that were empty (scanned-empty; part of Scanned)
-	Skipped   []RepoSkip     // repositories not scanned (or cut short), with reasons
-	Bytes     int64          // blob bytes yielded to ScanFunc
-	Blobs     int64          // blobs yielded to ScanFunc
-	BlobSkips int64          // per-item *crawler.Skip yielded by sources (e.g. too-large, symlink)
-	APICalls  int64          // HTTP requests sent to the API host, retries included
+	Listed    int            `json:"listed"`     // unique repositories found (by ID) before filters
+	Filtered  map[string]int `json:"filtered"`   // not scanned by choice: "fork", "archived", "excluded" (globs)
+	Scanned   int            `json:"scanned"`    // repositories whose content was scanned (incl. empty ones)
+	Empty     int            `json:"empty"`      // repositories that were empty (scanned-empty; part of Scanned)
+	Skipped   []RepoSkip     `json:"skipped"`    // repositories not scanned (or cut short), with reasons
+	Bytes     int64          `json:"bytes"`      // blob bytes yielded to ScanFunc
+	Blobs     int64          `json:"blobs"`      // blobs yielded to ScanFunc
+	BlobSkips int64          `json:"blob_skips"` // per-item *crawler.Skip yielded by sources (too-large, symlink, ...)
+	APICalls  int64          `json:"api_calls"`  // HTTP requests sent to the API host, retries included
 	// RateLimitWait is the wall time the sweep was held by primary and
 	// secondary rate limits.
-	RateLimitWait time.Duration
+	RateLimitWait time.Duration `json:"rate_limit_wait_ns"`
 	// Incomplete reports lost coverage: a skipped repository, a failed or
-	// SSO-limited listing, a truncated stream.
-	Incomplete        bool
-	IncompleteReasons []string
-	Duration          time.Duration
+	// SSO-limited listing, incomplete history coverage, a truncated stream.
+	Incomplete        bool          `json:"incomplete"`
+	IncompleteReasons []string      `json:"incomplete_reasons,omitempty"`
+	Duration          time.Duration `json:"duration_ns"`
 }
 
 // SkipCounts returns the number of skipped repositories per reason.
@@ -81,6 +84,26 @@ func (s *Summary) markIncomplete(reason string) {
 func (s *Summary) addSkip(k RepoSkip) {
 	s.Skipped = append(s.Skipped, k)
 	s.markIncomplete(k.Repo + ": " + k.Reason)
+}
+
+// maxDetail bounds RepoSkip.Detail (server-controlled text).
+const maxDetail = 300
+
+// truncate cuts s to n bytes (at a rune boundary) and drops control characters.
+func truncate(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // errString returns err's text with the token removed.
@@ -121,6 +144,9 @@ func (c *Client) Sweep(ctx context.Context, targets Targets, scan ScanFunc) (Sum
 	}
 	if err := l.listAll(ctx, targets); err != nil {
 		return finish(err)
+	}
+	if n := len(targets.Orgs) + len(targets.Users); n > 0 && len(l.failed) == n && len(targets.Repos) == 0 {
+		return finish(fmt.Errorf("github: no target could be listed (%s)", strings.Join(l.failed, ", ")))
 	}
 	sum.Listed = len(l.repos)
 	var todo []Repo
@@ -203,7 +229,7 @@ const maxCloneAttempts = 4
 func (c *Client) processRepo(ctx context.Context, r Repo, scan ScanFunc, cnt *counter) (outcome, error) {
 	skip := func(reason string, err error) (outcome, error) {
 		c.log.Warn("github repository skipped", "repo", r.FullName, "reason", reason)
-		return outcome{skip: &RepoSkip{Repo: r.FullName, Reason: reason, Detail: c.errString(err)}}, nil
+		return outcome{skip: &RepoSkip{Repo: r.FullName, Reason: reason, Detail: truncate(c.errString(err), maxDetail)}}, nil
 	}
 	if r.Disabled {
 		return skip("disabled", nil)
@@ -265,9 +291,6 @@ func (c *Client) processRepo(ctx context.Context, r Repo, scan ScanFunc, cnt *co
 		return outcome{}, fmt.Errorf("scan %s: %w", r.FullName, err)
 	}
 	o := outcome{scanned: true}
-	if cnt.truncated {
-		o.incomplete = "stream truncated"
-	}
 	if inc, ok := src.(interface{ incompleteReason() string }); ok {
 		if s := inc.incompleteReason(); s != "" {
 			o.incomplete = s
@@ -310,7 +333,6 @@ func (c *Client) cloneWithRetry(ctx context.Context, r Repo) (clonedRepo, string
 // counter accumulates what sources yield.
 type counter struct {
 	bytes, blobs, skips *atomic.Int64
-	truncated           bool
 }
 
 // countingSource counts yielded blobs and bytes for Progress and Summary.

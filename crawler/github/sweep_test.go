@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -41,7 +43,7 @@ func newTestLogger(buf *bytes.Buffer) *slog.Logger {
 type collector struct {
 	mu      sync.Mutex
 	calls   map[string]int
-	found   map[int]bool    // planted signature number -> seen in some blob
+	found   map[int]bool // planted signature number -> seen in some blob
 	origins map[int][]crawler.Origin
 	probes  map[int]string
 	errs    []string
@@ -258,7 +260,7 @@ func TestSweepForksAndArchived(t *testing.T) {
 				t.Errorf("filtered (-want +got):\n%s", d)
 			}
 			if sum.Incomplete {
-				t.Errorf("incomplete: %v", sum.IncompleteReasons)
+				t.Errorf("incomplete: %v %+v", sum.IncompleteReasons, sum.Skipped)
 			}
 		})
 	}
@@ -445,5 +447,73 @@ func TestMaxRepoSize(t *testing.T) {
 		if got := skipReasons(sum)["contoso/web"] == "too-large"; got != tc.skip {
 			t.Errorf("max %d: skipped=%v, want %v", tc.max, got, tc.skip)
 		}
+	}
+}
+
+// TestNoTargetListed: when every org/user listing fails the sweep is an
+// error, not an empty clean result.
+func TestNoTargetListed(t *testing.T) {
+	t.Parallel()
+	f := newFakeGH(t, []*fakeRepo{{ID: 1, Owner: "contoso", Name: "web", Tip: []int{1}}})
+	c := f.newTestClient(t, Config{}, nil)
+	_, err := c.Sweep(context.Background(), Targets{Orgs: []string{"contoso-nope"}, Users: []string{"bad name"}}, newCollector(1).scan)
+	if err == nil || !strings.Contains(err.Error(), "no target could be listed") {
+		t.Errorf("err = %v, want no target could be listed", err)
+	}
+}
+
+// TestProgressAndCache: Progress reaches done == total, and a second sweep
+// with a cache directory fetches into the kept clones.
+func TestProgressAndCache(t *testing.T) {
+	t.Parallel()
+	f := newFakeGH(t, []*fakeRepo{
+		{ID: 1, Owner: "contoso", Name: "a", Tip: []int{1}},
+		{ID: 2, Owner: "contoso", Name: "b", Tip: []int{2}},
+		{ID: 3, Owner: "contoso", Name: "c", Tip: []int{3}},
+	})
+	cache := t.TempDir()
+	for run := range 2 {
+		var (
+			mu    sync.Mutex
+			snaps []Progress
+		)
+		c := f.newTestClient(t, Config{CacheDir: cache, Concurrency: 2, Progress: func(p Progress) {
+			mu.Lock()
+			snaps = append(snaps, p)
+			mu.Unlock()
+		}}, nil)
+		col := newCollector(3)
+		sum, err := c.Sweep(context.Background(), Targets{Orgs: []string{"contoso"}}, col.scan)
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if d := cmp.Diff([]int{1, 2, 3}, col.foundList()); d != "" {
+			t.Errorf("run %d found (-want +got):\n%s", run, d)
+		}
+		if len(snaps) != 3 || snaps[2].Done != 3 || snaps[2].Total != 3 || snaps[2].Bytes != sum.Bytes {
+			t.Errorf("run %d progress %+v, want 3 calls ending 3/3 with %d bytes", run, snaps, sum.Bytes)
+		}
+		entries, _ := os.ReadDir(cache)
+		if len(entries) != 3 {
+			t.Errorf("run %d: cache has %d entries, want 3", run, len(entries))
+		}
+	}
+}
+
+// TestCancel: a cancelled context ends the sweep with ctx.Err().
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	f := newFakeGH(t, []*fakeRepo{
+		{ID: 1, Owner: "contoso", Name: "a", Tip: []int{1}},
+		{ID: 2, Owner: "contoso", Name: "b", Tip: []int{2}},
+	})
+	c := f.newTestClient(t, Config{Concurrency: 1}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := c.Sweep(ctx, Targets{Orgs: []string{"contoso"}}, func(ctx context.Context, r Repo, src RepoSource) error {
+		cancel()
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }

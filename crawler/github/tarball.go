@@ -91,7 +91,7 @@ func (c *Client) openTarball(ctx context.Context, r Repo) (*tarballSource, strin
 	req.Header.Set("Accept", "application/vnd.github+json")
 	resp, err := c.archive.Do(req)
 	if err != nil {
-		return nil, "download-failed", err
+		return nil, "download-failed", stripURLQuery(err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		drain(resp)
@@ -251,4 +251,19 @@ func gitBlobID(data []byte) string {
 	h.Write([]byte("blob " + strconv.Itoa(len(data)) + "\x00"))
 	h.Write(data)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// stripURLQuery removes the query from a *url.Error's URL: a codeload
+// redirect carries a short-lived download token there.
+func stripURLQuery(err error) error {
+	ue, ok := errors.AsType[*url.Error](err)
+	if !ok {
+		return err
+	}
+	u, perr := url.Parse(ue.URL)
+	if perr != nil {
+		return &url.Error{Op: ue.Op, URL: "(unparsable URL)", Err: ue.Err}
+	}
+	u.RawQuery, u.User = "", nil
+	return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
 }

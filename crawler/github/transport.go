@@ -101,11 +101,40 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req = req.Clone(req.Context())
 			req.Header.Del("Authorization")
 		}
-		return t.base.RoundTrip(req)
+	} else {
+		req = req.Clone(req.Context())
+		req.Header.Set("Authorization", "Bearer "+t.token.v)
 	}
-	r2 := req.Clone(req.Context())
-	r2.Header.Set("Authorization", "Bearer "+t.token.v)
-	return t.base.RoundTrip(r2)
+	resp, err := t.base.RoundTrip(req)
+	if err == nil {
+		sanitizeLimitResponse(resp)
+	}
+	return resp, err
+}
+
+// sanitizeLimitResponse protects go-github-ratelimit from hostile 403/429
+// responses: it reads error bodies whole (bound them) and re-sends at once,
+// recursively, when a secondary limit's X-RateLimit-Reset is already past
+// (drop that header; retryTransport then backs off from 60 s).
+func sanitizeLimitResponse(resp *http.Response) {
+	if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests {
+		return
+	}
+	if resp.Body != nil {
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.LimitReader(resp.Body, maxErrorBodyRead), resp.Body}
+	}
+	if resp.Header.Get("X-RateLimit-Remaining") == "0" {
+		return
+	}
+	if s, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && s > 0 {
+		return
+	}
+	if reset := parseEpoch(resp.Header.Get("X-RateLimit-Reset")); !reset.After(time.Now()) {
+		resp.Header.Del("X-RateLimit-Reset")
+	}
 }
 
 // retryTransport waits out rate limits detected by go-github-ratelimit (and
@@ -113,8 +142,9 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // on 5xx and transport errors with bounded exponential backoff. Requests
 // other than GET and HEAD are sent once.
 type retryTransport struct {
-	base http.RoundTripper // the go-github-ratelimit stack over authTransport
-	c    *Client
+	base           http.RoundTripper // the go-github-ratelimit stack over authTransport
+	c              *Client
+	attemptTimeout time.Duration // per attempt, body included; 0: none (tarball streams)
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -127,16 +157,34 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	listing, _ := ctx.Value(keyListing).(bool)
 	var transient, primary, secondary int
+	// Each attempt has its own timeout (API requests only), released when
+	// the caller closes the body or when the attempt is abandoned.
+	cancel, keep := context.CancelFunc(func() {}), false
+	defer func() {
+		if !keep {
+			cancel()
+		}
+	}()
 	for {
+		cancel()
 		if err := t.c.waitGate(ctx); err != nil {
 			return nil, err
 		}
+		var actx context.Context
+		actx, cancel = withOptionalTimeout(ctx, t.attemptTimeout)
 		hint := &secondaryHint{}
-		r := req.WithContext(context.WithValue(ctx, keySecondaryHint, hint))
+		r := req.WithContext(context.WithValue(actx, keySecondaryHint, hint))
 		resp, err := t.base.RoundTrip(r)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			if actx.Err() != nil && transient < maxTransientRetries {
+				if err := t.c.backoff(ctx, transient, req.URL.Path, "timeout"); err != nil {
+					return nil, err
+				}
+				transient++
+				continue
 			}
 			if rl, ok := errors.AsType[*github_primary_ratelimit.RateLimitReachedError](err); ok {
 				if primary >= maxPrimaryWaits {
@@ -204,8 +252,30 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			transient++
 			continue
 		}
+		keep = true
+		resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 		return resp, nil
 	}
+}
+
+// withOptionalTimeout is context.WithTimeout, or ctx itself when d <= 0.
+func withOptionalTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// cancelBody releases an attempt's context when the body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 // isSecondary reports whether resp is a secondary rate limit (403/429 with
@@ -315,9 +385,10 @@ func (c *Client) backoff(ctx context.Context, n int, what, why string) error {
 	return c.sleep(ctx, d)
 }
 
-// newAPITransport builds the request stack for the API client:
+// newAPITransport builds the request stacks for the API client and for
+// archive downloads (no per-attempt timeout):
 // retryTransport -> go-github-ratelimit (secondary over primary) -> authTransport -> base.
-func (c *Client) newAPITransport(base http.RoundTripper, auth *authTransport) http.RoundTripper {
+func (c *Client) newAPITransport(base http.RoundTripper, auth *authTransport) (api, archive http.RoundTripper) {
 	auth.base = base
 	rl := github_ratelimit.New(auth,
 		// Never block inside the library (it sleeps on the real clock):
@@ -334,7 +405,7 @@ func (c *Client) newAPITransport(base http.RoundTripper, auth *authTransport) ht
 			}
 		}),
 	)
-	return &retryTransport{base: rl, c: c}
+	return &retryTransport{base: rl, c: c, attemptTimeout: apiRequestTimeout}, &retryTransport{base: rl, c: c}
 }
 
 // defaultBaseTransport is a clone of http.DefaultTransport with bounded

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -395,5 +396,57 @@ func TestTarballBlobs(t *testing.T) {
 	_, errs = run(full[:len(full)/2])
 	if len(errs) == 0 || errs[len(errs)-1] != "error" {
 		t.Errorf("truncated stream: %v, want a final error", errs)
+	}
+}
+
+// TestSecondaryPastReset: a secondary limit whose X-RateLimit-Reset is
+// already past must not make the rate-limit library re-send in a tight
+// loop; it is backed off from 60 s and bounded.
+func TestSecondaryPastReset(t *testing.T) {
+	t.Parallel()
+	n := 0
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		n++
+		h := http.Header{}
+		h.Set("X-RateLimit-Reset", "1000")
+		body := `{"message":"You have exceeded a secondary rate limit","documentation_url":"https://docs.github.com/x#abuse-rate-limits"}`
+		return &http.Response{StatusCode: 403, Header: h, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	})
+	clk := newFakeClock()
+	c, err := New(Config{Transport: base, Sleep: clk.Sleep, Clock: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "https://api.github.com/orgs/contoso/repos", nil)
+	resp, err := c.archive.Transport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 || n != maxSecondaryWaits+1 {
+		t.Errorf("status %d after %d attempts, want 403 after %d", resp.StatusCode, n, maxSecondaryWaits+1)
+	}
+	if clk.slept < 60*time.Second*(1<<maxSecondaryWaits-1) {
+		t.Errorf("slept %v, want exponential backoff from 60 s", clk.slept)
+	}
+}
+
+func TestValidName(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"contoso": true, "my.repo": true, "a-b_c": true, ".": false, "..": false, "...": false,
+		"a/b": false, "": false, "a b": false, "%2e%2e": false, strings.Repeat("a", 101): false,
+	} {
+		if got := validName(name); got != want {
+			t.Errorf("validName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestStripURLQuery(t *testing.T) {
+	t.Parallel()
+	err := stripURLQuery(&url.Error{Op: "Get", URL: "https://codeload.github.com/contoso/web/legacy.tar.gz/main?token=SHORTLIVED", Err: io.ErrUnexpectedEOF})
+	if strings.Contains(err.Error(), "SHORTLIVED") || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("got %v", err)
 	}
 }

@@ -37,6 +37,9 @@ func (r *Repo) Blobs(ctx context.Context) iter.Seq2[crawler.Blob, error] {
 	return func(yield func(crawler.Blob, error) bool) {
 		dctx, cancel := context.WithDeadline(ctx, r.deadline)
 		defer cancel()
+		r.mu.Lock()
+		r.cov = Coverage{Shallow: r.cov.Shallow, Backend: r.cov.Backend, Skips: map[string]int{}}
+		r.mu.Unlock()
 		s := &scan{r: r, yield: yield, parent: ctx}
 		finished := s.run(dctx)
 		r.mu.Lock()
@@ -258,12 +261,15 @@ func (s *scan) runGit(ctx context.Context) bool {
 	bt := r.command(pctx, "cat-file", "--batch")
 	bt.Stderr = btErr
 	btIn, err1 := bt.StdinPipe()
-	btOut, err2 := bt.StdoutPipe()
+	btOut, btW, err2 := os.Pipe()
 	if err := errors.Join(err1, err2); err != nil {
 		pr.Close()
 		pw.Close()
 		return s.fatal(err)
 	}
+	growPipe(btOut)
+	defer btOut.Close()
+	bt.Stdout = btW
 	if err := rl.Start(); err != nil {
 		pr.Close()
 		pw.Close()
@@ -277,7 +283,9 @@ func (s *scan) runGit(ctx context.Context) bool {
 		return s.fatal(fmt.Errorf("git cat-file: %w", err))
 	}
 	pr.Close()
-	if err := bt.Start(); err != nil {
+	err = bt.Start()
+	btW.Close()
+	if err != nil {
 		cancel()
 		rl.Wait()
 		ck.Wait()

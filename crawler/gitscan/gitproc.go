@@ -331,14 +331,6 @@ func validOID(s string) bool {
 	return true
 }
 
-
-// rawObj is one result of readMany.
-type rawObj struct {
-	typ  string
-	data []byte
-	err  error
-}
-
 // maxBatch bounds the IDs written to cat-file --batch before reading the
 // answers: 1000 lines of 41 bytes fit in a pipe buffer, so writing never
 // blocks on git's full stdout.
@@ -346,18 +338,18 @@ const maxBatch = 1000
 
 // readMany reads small objects (trees, commits) in batches through a
 // `git cat-file --batch` process: one round trip per batch instead of per
-// object. Objects larger than max are read and discarded, with an error.
-// After a failure the remaining objects of the batch are read one by one.
-func (c *catFile) readMany(oids []string, max int64) []rawObj {
-	out := make([]rawObj, len(oids))
+// object, and fn runs on each object as it arrives, while git produces the
+// next. fn gets data or err; data is only valid during the call. Objects
+// larger than max are read and discarded, with an error. After a failure
+// the rest of the batch is read one object at a time.
+func (c *catFile) readMany(oids []string, max int64, fn func(i int, typ string, data []byte, err error)) {
 	for lo := 0; lo < len(oids); lo += maxBatch {
 		hi := min(lo+maxBatch, len(oids))
-		c.batch(oids[lo:hi], out[lo:hi], max)
+		c.batch(oids[lo:hi], max, func(i int, typ string, data []byte, err error) { fn(lo+i, typ, data, err) })
 	}
-	return out
 }
 
-func (c *catFile) batch(oids []string, out []rawObj, max int64) {
+func (c *catFile) batch(oids []string, max int64, fn func(i int, typ string, data []byte, err error)) {
 	done := 0
 	defer func() {
 		for i := done; i < len(oids); i++ {
@@ -365,7 +357,7 @@ func (c *catFile) batch(oids []string, out []rawObj, max int64) {
 			if err == nil && data == nil {
 				err = fmt.Errorf("object of type %s too large", typ)
 			}
-			out[i] = rawObj{typ, data, err}
+			fn(i, typ, data, err)
 		}
 	}()
 	if c.bulk == nil {
@@ -384,11 +376,12 @@ func (c *catFile) batch(oids []string, out []rawObj, max int64) {
 		c.stopBulk()
 		return
 	}
+	var buf []byte
 	for i, oid := range oids {
 		typ, size, err := readHeader(c.bulkOut, oid)
 		if errors.Is(err, errMissing) {
-			out[i] = rawObj{err: err}
 			done = i + 1
+			fn(i, "", nil, err)
 			continue
 		}
 		if err != nil {
@@ -400,17 +393,20 @@ func (c *catFile) batch(oids []string, out []rawObj, max int64) {
 				c.stopBulk()
 				return
 			}
-			out[i] = rawObj{typ: typ, err: fmt.Errorf("%s %s of %d bytes is too large", typ, oid, size)}
 			done = i + 1
+			fn(i, typ, nil, fmt.Errorf("%s %s of %d bytes is too large", typ, oid, size))
 			continue
 		}
-		data, err := readBody(c.bulkOut, size)
-		if err != nil {
+		if int64(cap(buf)) < size+1 {
+			buf = make([]byte, size+1)
+		}
+		buf = buf[:size+1]
+		if _, err := io.ReadFull(c.bulkOut, buf); err != nil || buf[size] != '\n' {
 			c.stopBulk()
 			return
 		}
-		out[i] = rawObj{typ: typ, data: data}
 		done = i + 1
+		fn(i, typ, buf[:size], nil)
 	}
 }
 

@@ -122,6 +122,9 @@ func Open(ctx context.Context, pathOrURL string, cfg Config) (*Repo, error) {
 			return nil, err
 		}
 		r.gitDir = dir
+		if err := checkFormat(dir); err != nil {
+			return nil, fmt.Errorf("open %s: %w", cfg.Repo, err)
+		}
 	}
 	if r.git != "" {
 		h, err := os.MkdirTemp(cfg.TempDir, "sasquatch-githome-*")
@@ -286,3 +289,20 @@ func (r *Repo) addError(err error) {
 }
 
 var errStop = errors.New("stop")
+
+// checkFormat refuses repositories whose object IDs are not SHA-1: trees
+// would be misparsed.
+func checkFormat(gitDir string) error {
+	b, err := os.ReadFile(filepath.Join(gitDir, "config"))
+	if err != nil {
+		return nil
+	}
+	s := strings.ToLower(string(b))
+	if i := strings.Index(s, "objectformat"); i >= 0 {
+		rest := strings.TrimLeft(s[i+len("objectformat"):], " \t=")
+		if strings.HasPrefix(rest, "sha256") {
+			return errors.New("sha256 repositories are not supported")
+		}
+	}
+	return nil
+}

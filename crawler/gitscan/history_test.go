@@ -16,15 +16,15 @@ import (
 // scenario is the shared history of TestHistory: each token n sits in a
 // different place in the graph.
 type scenario struct {
-	dir                            string
-	added, removed                 string // token 1: added then removed on main
-	feature                        string // token 2: only on an unmerged branch
-	tagged                         string // token 3: only reachable from a tag
-	merge                          string // token 4: only in a merge's conflict resolution
-	renameFrom, renameTo           string // token 5: renamed file
-	msgCommit                      string // token 6: only in a commit message
-	looseCommit                    string // token 7: after repacking (loose objects)
-	pullCommit                     string // token 8: only in refs/pull/1/head
+	dir                  string
+	added, removed       string // token 1: added then removed on main
+	feature              string // token 2: only on an unmerged branch
+	tagged               string // token 3: only reachable from a tag
+	merge                string // token 4: only in a merge's conflict resolution
+	renameFrom, renameTo string // token 5: renamed file
+	msgCommit            string // token 6: only in a commit message
+	looseCommit          string // token 7: after repacking (loose objects)
+	pullCommit           string // token 8: only in refs/pull/1/head
 }
 
 func buildScenario(t *testing.T) scenario {

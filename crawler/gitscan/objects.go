@@ -8,11 +8,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/storage/filesystem"
-	"github.com/go-git/go-billy/v5/osfs"
 )
 
 const (
@@ -31,11 +31,11 @@ const (
 // when size <= max, the content. A missing object gives errMissing.
 type objReader interface {
 	read(oid string, max int64) (typ string, size int64, data []byte, err error)
-	// readMany reads small objects; a result has data or err.
-	readMany(oids []string, max int64) []rawObj
+	// readMany reads small objects and calls fn with data (valid only
+	// during the call) or err for each, in order.
+	readMany(oids []string, max int64, fn func(i int, typ string, data []byte, err error))
 	close() error
 }
-
 
 // goGitReader reads objects with go-git's filesystem storage.
 type goGitReader struct {
@@ -49,16 +49,14 @@ func openGoGit(gitDir string) *filesystem.Storage {
 
 func (g *goGitReader) close() error { return g.st.Close() }
 
-func (g *goGitReader) readMany(oids []string, max int64) []rawObj {
-	out := make([]rawObj, len(oids))
+func (g *goGitReader) readMany(oids []string, max int64, fn func(i int, typ string, data []byte, err error)) {
 	for i, oid := range oids {
 		typ, _, data, err := g.read(oid, max)
 		if err == nil && data == nil {
 			err = fmt.Errorf("%s %s too large", typ, oid)
 		}
-		out[i] = rawObj{typ, data, err}
+		fn(i, typ, data, err)
 	}
-	return out
 }
 
 func (g *goGitReader) read(oid string, max int64) (typ string, size int64, data []byte, err error) {
@@ -223,7 +221,7 @@ type treeEntry struct {
 	oid  string
 }
 
-func (e treeEntry) isTree() bool   { return e.mode == "40000" || e.mode == "040000" }
+func (e treeEntry) isTree() bool    { return e.mode == "40000" || e.mode == "040000" }
 func (e treeEntry) isGitlink() bool { return e.mode == "160000" }
 
 // parseTree parses a raw tree object. Names are kept as raw bytes.
@@ -260,4 +258,59 @@ func hexString(b []byte) string {
 		out[2*i], out[2*i+1] = hexDigits[c>>4], hexDigits[c&15]
 	}
 	return string(out)
+}
+
+// forEachEntry calls fn for each entry of a raw tree without allocating;
+// name and id alias data. It returns an error for a malformed tree (after
+// calling fn for the well-formed entries before it).
+func forEachEntry(data []byte, fn func(mode, name, id []byte)) error {
+	for len(data) > 0 {
+		sp := bytes.IndexByte(data, ' ')
+		if sp <= 0 {
+			return errors.New("malformed tree: no mode")
+		}
+		nul := bytes.IndexByte(data[sp+1:], 0)
+		if nul < 0 {
+			return errors.New("malformed tree: no name terminator")
+		}
+		end := sp + 1 + nul + 1
+		if len(data) < end+20 {
+			return errors.New("malformed tree: truncated entry")
+		}
+		fn(data[:sp], data[sp+1:sp+1+nul], data[end:end+20])
+		data = data[end+20:]
+	}
+	return nil
+}
+
+func isTreeMode(m []byte) bool    { return string(m) == "40000" || string(m) == "040000" }
+func isGitlinkMode(m []byte) bool { return string(m) == "160000" }
+
+// oid20 is a binary SHA-1 object ID, a cheap map key.
+type oid20 [20]byte
+
+func toOID20(hexID string) (oid20, bool) {
+	var o oid20
+	if len(hexID) != 40 {
+		return o, false
+	}
+	for i := range o {
+		hi, ok1 := unhex(hexID[2*i])
+		lo, ok2 := unhex(hexID[2*i+1])
+		if !ok1 || !ok2 {
+			return o, false
+		}
+		o[i] = hi<<4 | lo
+	}
+	return o, true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }

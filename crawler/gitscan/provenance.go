@@ -19,10 +19,11 @@ type pathBlob struct{ path, blob string }
 type provenance struct {
 	r       *Repo
 	rd      objReader
-	targets map[string]bool
-	memo    map[string][]pathBlob // tree -> target blobs under it (relative paths)
-	treeOf  map[string]string     // commit -> tree, for commits already processed
-	found   map[string]int        // blob + "\x00" + path -> index in out[blob]
+	targets map[oid20]string     // target blob -> hex ID
+	memo    map[oid20][]pathBlob // tree -> target blobs under it (relative paths)
+	pending map[oid20][]byte     // prefetched raw trees not yet memoised
+	treeOf  map[string]string    // commit -> tree, for commits already processed
+	found   map[string]int       // blob + "\x00" + path -> index in out[blob]
 	out     map[string][]crawler.Origin
 	errs    []error
 	nerrs   int
@@ -48,12 +49,13 @@ func (r *Repo) Provenance(ctx context.Context, blobIDs []string) (map[string][]c
 	ctx, cancel := context.WithDeadline(ctx, r.deadline)
 	defer cancel()
 	p := &provenance{
-		r: r, targets: map[string]bool{}, memo: map[string][]pathBlob{},
-		treeOf: map[string]string{}, found: map[string]int{}, out: out,
+		r: r, targets: map[oid20]string{}, memo: map[oid20][]pathBlob{},
+		treeOf: map[string]string{}, pending: map[oid20][]byte{}, found: map[string]int{}, out: out,
 	}
 	for _, id := range blobIDs {
-		if id = strings.ToLower(id); validOID(id) {
-			p.targets[id] = true
+		id = strings.ToLower(id)
+		if o, ok := toOID20(id); ok {
+			p.targets[o] = id
 		}
 	}
 	p.rd = r.reader(ctx)
@@ -122,9 +124,17 @@ func (p *provenance) readCommit(oid string) (commitInfo, error) {
 	return parseCommit(data)
 }
 
-// targetsIn returns the target blobs under tree with their paths, memoised
-// per tree so each tree is read once per call.
+// targetsIn returns the target blobs under tree (hex ID) with their paths,
+// memoised per tree so each tree is read once per call.
 func (p *provenance) targetsIn(tree string, depth int) []pathBlob {
+	o, ok := toOID20(tree)
+	if !ok {
+		return nil
+	}
+	return p.targetsIn20(o, depth)
+}
+
+func (p *provenance) targetsIn20(tree oid20, depth int) []pathBlob {
 	if v, ok := p.memo[tree]; ok {
 		return v
 	}
@@ -132,49 +142,96 @@ func (p *provenance) targetsIn(tree string, depth int) []pathBlob {
 	if depth > maxTreeDepth {
 		return nil
 	}
-	typ, _, data, err := p.rd.read(tree, maxMetaSize)
-	if err == nil && (typ != "tree" || data == nil) {
-		err = fmt.Errorf("%s is not a readable tree", tree)
-	}
-	var entries []treeEntry
-	if err == nil {
-		entries, err = parseTree(data)
-	}
-	if err != nil {
-		p.fail(err)
+	data, ok := p.pending[tree]
+	if ok {
+		delete(p.pending, tree)
+	} else {
+		var err error
+		data, err = p.readTree(hexString(tree[:]))
+		if err != nil {
+			p.fail(err)
+			return nil
+		}
 	}
 	var res []pathBlob
-	for _, e := range entries {
+	err := forEachEntry(data, func(mode, name, id []byte) {
 		switch {
-		case e.isTree():
-			for _, sub := range p.targetsIn(e.oid, depth+1) {
-				res = append(res, pathBlob{e.name + "/" + sub.path, sub.blob})
+		case isTreeMode(mode):
+			for _, sub := range p.targetsIn20(oid20(id), depth+1) {
+				res = append(res, pathBlob{string(name) + "/" + sub.path, sub.blob})
 			}
-		case e.isGitlink():
+		case isGitlinkMode(mode):
 		default:
-			if p.targets[e.oid] {
-				res = append(res, pathBlob{e.name, e.oid})
+			if hexID, ok := p.targets[oid20(id)]; ok {
+				res = append(res, pathBlob{string(name), hexID})
 			}
 		}
+	})
+	if err != nil {
+		p.fail(fmt.Errorf("tree %x: %w", tree[:], err))
 	}
 	p.memo[tree] = res
 	return res
 }
 
-// visit processes one commit after all its parents.
-func (p *provenance) visit(oid string, parents []string) {
-	c, err := p.readCommit(oid)
-	if err != nil {
-		p.fail(err)
-		return
+func (p *provenance) readTree(tree string) ([]byte, error) {
+	typ, _, data, err := p.rd.read(tree, maxMetaSize)
+	if err == nil && (typ != "tree" || data == nil) {
+		err = fmt.Errorf("%s is not a readable tree", tree)
 	}
+	return data, err
+}
+
+// prefetch reads, level by level in batches, every tree under roots that
+// is not memoised yet, so targetsIn then finds them in p.pending.
+func (p *provenance) prefetch(roots []string) {
+	var level []oid20
+	for _, r := range roots {
+		if o, ok := toOID20(r); ok {
+			level = append(level, o)
+		}
+	}
+	for depth := 0; len(level) > 0 && depth <= maxTreeDepth; depth++ {
+		var want []string
+		var wantIDs []oid20
+		for _, t := range level {
+			if _, ok := p.memo[t]; ok {
+				continue
+			}
+			if _, ok := p.pending[t]; ok {
+				continue
+			}
+			p.pending[t] = nil
+			want = append(want, hexString(t[:]))
+			wantIDs = append(wantIDs, t)
+		}
+		level = nil
+		p.rd.readMany(want, maxMetaSize, func(i int, typ string, data []byte, err error) {
+			if err == nil && typ != "tree" {
+				err = fmt.Errorf("%s is not a tree", want[i])
+			}
+			if err != nil {
+				delete(p.pending, wantIDs[i]) // targetsIn reads it again and records the error
+				return
+			}
+			raw := append([]byte(nil), data...)
+			p.pending[wantIDs[i]] = raw
+			forEachEntry(raw, func(mode, _, id []byte) {
+				if isTreeMode(mode) {
+					level = append(level, oid20(id))
+				}
+			})
+		})
+	}
+}
+
+// visit processes one commit after all its parents (as rewritten by
+// shallow grafts: parents lists only those to compare with).
+func (p *provenance) visit(oid string, c commitInfo, parents []string) {
 	p.treeOf[oid] = c.tree
 	cur := p.targetsIn(c.tree, 0)
 	if len(cur) == 0 {
 		return
-	}
-	if parents == nil {
-		parents = c.parents
 	}
 	var inParents []map[pathBlob]bool
 	for _, par := range parents {
@@ -217,10 +274,12 @@ func (p *provenance) visit(oid string, parents []string) {
 	}
 }
 
-// orderGit visits commits in `git rev-list --topo-order --reverse` order.
+// orderGit visits commits in `git rev-list --topo-order --reverse` order,
+// in chunks whose trees are prefetched in batches.
 func (p *provenance) orderGit(ctx context.Context) error {
 	errb := &tailBuffer{max: 2048}
-	cmd := p.r.command(ctx, "rev-list", "--topo-order", "--reverse", "--parents", "--all")
+	cmd := p.r.command(ctx, "rev-list", "--topo-order", "--reverse", "--parents", "--all",
+		"--date=raw", "--format=%T %ad %an <%ae>")
 	cmd.Stderr = errb
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -229,17 +288,62 @@ func (p *provenance) orderGit(ctx context.Context) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("git rev-list: %w", err)
 	}
+	type pending struct {
+		oid     string
+		parents []string
+		c       commitInfo
+	}
+	var chunk []pending
+	flush := func() {
+		roots := make([]string, 0, len(chunk))
+		for _, pc := range chunk {
+			roots = append(roots, pc.c.tree)
+		}
+		p.prefetch(roots)
+		for _, pc := range chunk {
+			p.visit(pc.oid, pc.c, pc.parents)
+		}
+		chunk = chunk[:0]
+		clear(p.pending)
+	}
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	var cur *pending
 	for sc.Scan() {
 		if ctx.Err() != nil {
 			break
 		}
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 || !validOID(f[0]) {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, "commit "); ok && cur == nil {
+			f := strings.Fields(rest)
+			if len(f) > 0 && validOID(f[0]) {
+				cur = &pending{oid: f[0], parents: f[1:]}
+			}
 			continue
 		}
-		p.visit(f[0], append([]string{}, f[1:]...))
+		if cur == nil {
+			continue
+		}
+		// "<tree> <unix> <tz> <name> <<email>>"
+		f := strings.SplitN(line, " ", 4)
+		if len(f) == 4 && validOID(f[0]) {
+			cur.c.tree = f[0]
+			cur.c.author, cur.c.time = parseIdent([]byte(f[3] + " " + f[1] + " " + f[2]))
+		} else if c, err := p.readCommit(cur.oid); err == nil {
+			cur.c = c
+		} else {
+			p.fail(err)
+			cur = nil
+			continue
+		}
+		chunk = append(chunk, *cur)
+		cur = nil
+		if len(chunk) == 256 {
+			flush()
+		}
+	}
+	if len(chunk) > 0 && ctx.Err() == nil {
+		flush()
 	}
 	serr := sc.Err()
 	werr := cmd.Wait()
@@ -308,8 +412,8 @@ func (p *provenance) orderWalk(ctx context.Context) error {
 			}
 			stack = stack[:len(stack)-1]
 			state[top.oid] = 2
-			if typ, _, _, err := p.rd.read(top.oid, 0); err == nil && typ == "commit" {
-				p.visit(top.oid, top.parents)
+			if c, err := p.readCommit(top.oid); err == nil {
+				p.visit(top.oid, c, top.parents)
 			}
 		}
 	}

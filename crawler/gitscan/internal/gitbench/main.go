@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/sasquatch-sec/sasquatch/crawler/gitscan"
@@ -23,12 +25,20 @@ var anchors = [][]byte{[]byte("sig="), []byte("sig%3D"), []byte(".core.windows.n
 func main() {
 	gogit := flag.Bool("gogit", false, "force the go-git reader")
 	prov := flag.Bool("provenance", true, "compute provenance for blobs with hits")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: gitbench [-gogit] DIR")
 		os.Exit(2)
 	}
 	ctx := context.Background()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	start := time.Now()
 	r, err := gitscan.Open(ctx, flag.Arg(0), gitscan.Config{NoGitProgram: *gogit})
 	if err != nil {
@@ -56,6 +66,7 @@ func main() {
 	}
 	scanned := time.Since(start)
 	origins := 0
+	provStart := time.Now()
 	if *prov && len(hits) > 0 {
 		p, err := r.Provenance(ctx, hits)
 		if err != nil {
@@ -65,10 +76,26 @@ func main() {
 			origins += len(o)
 		}
 	}
+	provTime := time.Since(provStart)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	cov := r.Coverage()
-	fmt.Printf("backend=%s items=%d blobs=%d bytes=%d commits=%d skips=%d complete=%v hits=%d origins=%d scan=%.2fs total=%.2fs go_heap_sys=%dMiB\n",
+	fmt.Printf("backend=%s items=%d blobs=%d bytes=%d commits=%d skips=%d complete=%v hits=%d origins=%d scan=%.2fs provenance=%.2fs total=%.2fs go_heap_sys=%dMiB self_peak_rss=%s\n",
 		cov.Backend, n, cov.Blobs, cov.Bytes, cov.Commits, skips, cov.Complete, len(hits), origins,
-		scanned.Seconds(), time.Since(start).Seconds(), ms.HeapSys>>20)
+		scanned.Seconds(), provTime.Seconds(), time.Since(start).Seconds(), ms.HeapSys>>20, peakRSS())
+}
+
+// peakRSS returns this process's peak resident set (VmHWM), without the
+// git children, or "?" where /proc is unavailable.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.ReplaceAll(strings.TrimSpace(v), " ", "")
+		}
+	}
+	return "?"
 }

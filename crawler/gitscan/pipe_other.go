@@ -1,0 +1,7 @@
+//go:build !linux
+
+package gitscan
+
+import "os"
+
+func growPipe(*os.File) {}
