@@ -74,7 +74,7 @@ func (d *Detector) detect(data []byte) (res Result) {
 		return Result{}
 	}
 	now := d.clock()
-	st := &state{data: data, now: now, budget: maxParses, seen: map[[2]int]bool{}}
+	st := &state{data: data, now: now, budget: maxParses, seen: map[[2]int]bool{}, truncated: len(cands) >= maxAnchors}
 	var u8, u16 []int
 	for _, c := range cands {
 		if c.cls == clsSig16 || c.cls == clsKey16 {
@@ -119,7 +119,7 @@ func (d *Detector) detect(data []byte) (res Result) {
 			st.text(normalize(decodeUTF16(data, rs, re, be)))
 		})
 	}
-	res = Result{Matches: st.matches, Rejected: st.rejected}
+	res = Result{Matches: st.matches, Rejected: st.rejected, Truncated: st.truncated}
 	slices.SortStableFunc(res.Matches, func(a, b Match) int {
 		if a.Start != b.Start {
 			return a.Start - b.Start
@@ -172,12 +172,13 @@ func positions(data []byte, ms []Match) {
 
 // state is the per-call state of Detect.
 type state struct {
-	data     []byte
-	now      time.Time
-	budget   int
-	matches  []Match
-	rejected int
-	seen     map[[2]int]bool
+	data      []byte
+	now       time.Time
+	budget    int
+	matches   []Match
+	rejected  int
+	seen      map[[2]int]bool
+	truncated bool
 }
 
 // text finds the credentials in one normalised region.
@@ -185,7 +186,7 @@ func (st *state) text(t *text) {
 	b := t.b
 	var eps []endpoint
 	epsDone := false
-	ipynb := indexFold(b, 0, `"source":`) >= 0 || indexFold(b, 0, `"cell_type"`) >= 0
+	ipynb := bytes.Contains(b, []byte(`"source":`)) || bytes.Contains(b, []byte(`"cell_type"`))
 	last := 0
 	for i := 0; i < len(b); i++ {
 		c := b[i] | 0x20
@@ -193,6 +194,7 @@ func (st *state) text(t *text) {
 			continue
 		}
 		if st.budget <= 0 || len(st.matches) >= maxMatches {
+			st.truncated = true
 			return
 		}
 		if c == 's' && sigAt(b, i) {
@@ -213,7 +215,7 @@ func (st *state) text(t *text) {
 				continue
 			}
 			st.addSAS(t, &r, ipynb)
-		} else if c == 'a' && hasPrefixFold(b, i, "accountkey=") && (i == 0 || !isKeyByte(b[i-1])) {
+		} else if c == 'a' && hasPrefixFold(b, i, "accountkey=") { // also StorageAccountKey=, storageAccountKey=...
 			st.budget--
 			end, ok := st.addKey(t, i)
 			if ok {
@@ -377,6 +379,9 @@ func (st *state) addKey(t *text, i int) (int, bool) {
 			suffix = "core.windows.net"
 		}
 		h := account + ".blob." + strings.TrimPrefix(suffix, ".")
+		if !validHost(h) { // an unusable EndpointSuffix counts as absent
+			h = account + ".blob.core.windows.net"
+		}
 		if validHost(h) {
 			hi := parseHost(h, "")
 			tok.Host, tok.Cloud = hi.host, hi.cloud
@@ -424,19 +429,20 @@ func (st *state) addKey(t *text, i int) (int, bool) {
 // prefilter (used by Parse).
 func (d *Detector) detectRegion(data []byte, rs, re int, now time.Time) Result {
 	st := &state{data: data, now: now, budget: maxParses, seen: map[[2]int]bool{}}
+	re = min(re, rs+maxRegion)
 	if hasNULPattern(data) {
 		be := len(data) >= 2 && (data[0] == 0xFE && data[1] == 0xFF || data[0] == 0)
 		s := 0
 		if len(data) >= 2 && (data[0] == 0xFE && data[1] == 0xFF || data[0] == 0xFF && data[1] == 0xFE) {
 			s = 2
 		}
-		st.text(normalize(decodeUTF16(data, s, len(data), be)))
+		st.text(normalize(decodeUTF16(data, s, min(len(data), 2*maxRegion), be)))
 	} else {
 		st.text(normalize(newText(data, rs, re)))
 	}
 	slices.SortStableFunc(st.matches, func(a, b Match) int { return a.Start - b.Start })
 	positions(data, st.matches)
-	return Result{Matches: st.matches, Rejected: st.rejected}
+	return Result{Matches: st.matches, Rejected: st.rejected, Truncated: st.truncated}
 }
 
 // hasNULPattern reports UTF-16 text: NULs at every other byte of the start.

@@ -100,6 +100,7 @@ func validAccount(s string) bool {
 
 // validHost reports whether h looks like a DNS name or an IP literal (with optional port).
 func validHost(h string) bool {
+	h = strings.TrimSuffix(h, ".") // parseHost drops the root dot
 	if h == "" || len(h) > 255 {
 		return false
 	}

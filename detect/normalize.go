@@ -1,5 +1,7 @@
 package detect
 
+import "bytes"
+
 // Normalisation turns a window of the input into plain text in which a SAS is
 // written with literal '&', '=', '?', '/' and decoded values. Every output byte
 // remembers the span of original bytes it came from (lo, hi) and which
@@ -62,6 +64,21 @@ func (w *builder) emit(c byte, from, to int, f uint8) {
 	w.out.lo = append(w.out.lo, in.lo[from])
 	w.out.hi = append(w.out.hi, in.hi[to-1])
 	w.out.fl = append(w.out.fl, fl)
+}
+
+// copyRange copies in[from:to] unchanged (bulk, with its provenance).
+func (w *builder) copyRange(from, to int) {
+	if from >= to {
+		return
+	}
+	in := w.in
+	n := len(w.out.fl)
+	w.out.b = append(w.out.b, in.b[from:to]...)
+	w.out.lo = append(w.out.lo, in.lo[from:to]...)
+	w.out.hi = append(w.out.hi, in.hi[from:to]...)
+	w.out.fl = append(w.out.fl, in.fl[from:to]...)
+	w.out.fl[n] |= w.pend
+	w.pend = 0
 }
 
 // emitUTF8 writes the UTF-8 encoding of r as the decoding of in[from:to].
@@ -193,32 +210,46 @@ func indexFold(b []byte, from int, p string) int {
 // .ipynb "source" list), joining a URL split across notebook lines.
 func joinIpynb(t *text) *text {
 	b := t.b
-	if indexFold(b, 0, `\n"`) < 0 {
+	var w *builder
+	last := 0
+	for i := 1; i+2 < len(b); i++ {
+		if b[i] != '\\' {
+			k := bytes.IndexByte(b[i:], '\\')
+			if k < 0 {
+				break
+			}
+			i += k - 1
+			continue
+		}
+		if b[i+1] != 'n' || b[i+2] != '"' || isSpace(b[i-1]) {
+			continue
+		}
+		j := i + 3
+		for j < len(b) && isSpace(b[j]) {
+			j++
+		}
+		if j >= len(b) || b[j] != ',' {
+			continue
+		}
+		j++
+		for j < len(b) && isSpace(b[j]) {
+			j++
+		}
+		if j+1 < len(b) && b[j] == '"' && !isSpace(b[j+1]) && b[j+1] != '"' &&
+			!completeSigBefore(b, i) && !hasPrefixFold(b, j+1, "http") {
+			if w == nil {
+				w = newBuilder(t)
+			}
+			w.copyRange(last, i)
+			w.pend |= flSplit
+			last = j + 1
+			i = j
+		}
+	}
+	if w == nil {
 		return t
 	}
-	w := newBuilder(t)
-	for i := 0; i < len(b); {
-		if b[i] == '\\' && i+2 < len(b) && b[i+1] == 'n' && b[i+2] == '"' {
-			j := i + 3
-			for j < len(b) && isSpace(b[j]) {
-				j++
-			}
-			if j < len(b) && b[j] == ',' {
-				j++
-				for j < len(b) && isSpace(b[j]) {
-					j++
-				}
-				if j < len(b) && b[j] == '"' && j+1 < len(b) && !isSpace(b[j+1]) && b[j+1] != '"' && i > 0 && !isSpace(b[i-1]) &&
-					!completeSigBefore(b, i) && !hasPrefixFold(b, j+1, "http") {
-					w.pend |= flSplit
-					i = j + 1
-					continue
-				}
-			}
-		}
-		w.emit(b[i], i, i+1, 0)
-		i++
-	}
+	w.copyRange(last, len(b))
 	return &w.out
 }
 
@@ -273,9 +304,7 @@ func joinLiterals(t *text) *text {
 		if w == nil {
 			w = newBuilder(t)
 		}
-		for k := last; k < i; k++ {
-			w.emit(b[k], k, k+1, 0)
-		}
+		w.copyRange(last, i)
 		w.pend |= flSplit
 		last = j + 1
 		i = j
@@ -283,9 +312,7 @@ func joinLiterals(t *text) *text {
 	if w == nil {
 		return t
 	}
-	for k := last; k < len(b); k++ {
-		w.emit(b[k], k, k+1, 0)
-	}
+	w.copyRange(last, len(b))
 	return &w.out
 }
 
@@ -301,13 +328,15 @@ var htmlEntities = []struct {
 // unescapeHTML decodes the entities a SAS is written with in HTML/XML.
 func unescapeHTML(t *text) *text {
 	b := t.b
-	if indexFold(b, 0, "&") < 0 {
-		return t
-	}
 	var w *builder
 	last := 0
 	for i := 0; i < len(b); i++ {
 		if b[i] != '&' {
+			k := bytes.IndexByte(b[i:], '&')
+			if k < 0 {
+				break
+			}
+			i += k - 1
 			continue
 		}
 		for _, e := range htmlEntities {
@@ -315,9 +344,7 @@ func unescapeHTML(t *text) *text {
 				if w == nil {
 					w = newBuilder(t)
 				}
-				for k := last; k < i; k++ {
-					w.emit(b[k], k, k+1, 0)
-				}
+				w.copyRange(last, i)
 				w.emit(e.c, i, i+len(e.s), flHTML)
 				last = i + len(e.s)
 				i = last - 1
@@ -328,9 +355,7 @@ func unescapeHTML(t *text) *text {
 	if w == nil {
 		return t
 	}
-	for k := last; k < len(b); k++ {
-		w.emit(b[k], k, k+1, 0)
-	}
+	w.copyRange(last, len(b))
 	return &w.out
 }
 
@@ -341,6 +366,11 @@ func unescapeJSON(t *text) *text {
 	last := 0
 	for i := 0; i+1 < len(b); i++ {
 		if b[i] != '\\' {
+			k := bytes.IndexByte(b[i:], '\\')
+			if k < 0 {
+				break
+			}
+			i += k - 1
 			continue
 		}
 		var c byte
@@ -368,9 +398,7 @@ func unescapeJSON(t *text) *text {
 		if w == nil {
 			w = newBuilder(t)
 		}
-		for k := last; k < i; k++ {
-			w.emit(b[k], k, k+1, 0)
-		}
+		w.copyRange(last, i)
 		w.emit(c, i, i+n, flJSON)
 		last = i + n
 		i = last - 1
@@ -378,9 +406,7 @@ func unescapeJSON(t *text) *text {
 	if w == nil {
 		return t
 	}
-	for k := last; k < len(b); k++ {
-		w.emit(b[k], k, k+1, 0)
-	}
+	w.copyRange(last, len(b))
 	return &w.out
 }
 
@@ -406,6 +432,9 @@ func hasDelimEscape(b []byte) bool {
 // turned into a space. It reports whether anything was decoded.
 func percentRound(t *text, round int) (*text, bool) {
 	b := t.b
+	if bytes.IndexByte(b, '%') < 0 {
+		return t, false
+	}
 	var w *builder
 	last := 0
 	flag := flPct1
@@ -439,9 +468,7 @@ func percentRound(t *text, round int) (*text, bool) {
 					if w == nil {
 						w = newBuilder(t)
 					}
-					for k := last; k < i; k++ {
-						w.emit(b[k], k, k+1, 0)
-					}
+					w.copyRange(last, i)
 					w.emit(unhex(b[i+1])<<4|unhex(b[i+2]), i, i+3, flag)
 					last = i + 3
 					i += 2
@@ -453,9 +480,7 @@ func percentRound(t *text, round int) (*text, bool) {
 	if w == nil {
 		return t, false
 	}
-	for k := last; k < len(b); k++ {
-		w.emit(b[k], k, k+1, 0)
-	}
+	w.copyRange(last, len(b))
 	return &w.out, true
 }
 
@@ -467,6 +492,11 @@ func joinContinuations(t *text) *text {
 	last := 0
 	for i := 0; i+1 < len(b); i++ {
 		if b[i] != '\\' {
+			k := bytes.IndexByte(b[i:], '\\')
+			if k < 0 {
+				break
+			}
+			i += k - 1
 			continue
 		}
 		n := 0
@@ -482,9 +512,7 @@ func joinContinuations(t *text) *text {
 		if w == nil {
 			w = newBuilder(t)
 		}
-		for k := last; k < i; k++ {
-			w.emit(b[k], k, k+1, 0)
-		}
+		w.copyRange(last, i)
 		w.pend |= flSplit
 		last = i + n
 		i = last - 1
@@ -492,9 +520,7 @@ func joinContinuations(t *text) *text {
 	if w == nil {
 		return t
 	}
-	for k := last; k < len(b); k++ {
-		w.emit(b[k], k, k+1, 0)
-	}
+	w.copyRange(last, len(b))
 	return &w.out
 }
 

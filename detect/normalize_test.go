@@ -149,3 +149,12 @@ func TestNoJoinAfterCompleteToken(t *testing.T) {
 		}
 	}
 }
+
+func TestUTF16PercentEncoded(t *testing.T) {
+	t.Parallel()
+	in := encodeUTF16("u='"+strings.NewReplacer(":", "%3A", "/", "%2F", "?", "%3F", "=", "%3D", "&", "%26").Replace(sasURL07)+"'", false, false)
+	res := New(Config{Now: specNow}).Detect(in)
+	if len(res.Matches) != 1 || res.Matches[0].Token.Account != "contosonorm" {
+		t.Fatalf("got %d matches", len(res.Matches))
+	}
+}

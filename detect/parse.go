@@ -268,6 +268,7 @@ type ParseError struct {
 	Reason string
 }
 
+// Error returns the reason with the redacted, truncated input.
 func (e *ParseError) Error() string {
 	return "detect: parse " + quoteShort(e.Input) + ": " + e.Reason
 }
@@ -287,7 +288,8 @@ func quoteShort(s string) string {
 // connection string into a Token. It runs the same normalisation and
 // rejection as Detect and returns the first credential in s. The Token is not
 // classified (severity needs a clock; use a Detector for that). Parse is safe
-// for concurrent use. A *ParseError holds only a redacted copy of s.
+// for concurrent use. A *ParseError holds only a redacted copy of s. Only the
+// first MiB of s is examined.
 func Parse(s string) (Token, error) {
 	d := &Detector{now: time.Unix(0, 0)}
 	res := d.detectRegion([]byte(s), 0, len(s), time.Unix(0, 0))
@@ -302,7 +304,8 @@ func Parse(s string) (Token, error) {
 }
 
 // String returns the token with its signature masked (Token.Redacted). It is
-// what %v and %s print; use Canonical for the working form.
+// what %v and %s print; use Canonical for the working form. Token methods are
+// safe for concurrent use.
 func (t Token) String() string { return t.Redacted }
 
 // GoString implements fmt.GoStringer so that %#v never prints a signature.

@@ -54,6 +54,8 @@ func buildAnchors() []anchor {
 			add(s+suf, clsSig)
 		}
 		add(utf16le(s+"="), clsSig16)
+		add(utf16le(s+"%3d"), clsSig16)
+		add(utf16le(s+"%3D"), clsSig16)
 	}
 	for _, w := range wordVariants("AccountKey") {
 		add(w+"=", clsKey)

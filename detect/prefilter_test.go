@@ -83,6 +83,12 @@ func TestNoHitNoAlloc(t *testing.T) {
 	if n := testing.AllocsPerRun(20, func() { d.Prefilter(data) }); n != 0 {
 		t.Errorf("Prefilter allocates %v times on a blob without tokens", n)
 	}
+	// triggers without anchors: the automaton runs on windows but finds nothing
+	near := []byte(strings.Repeat(`msg=hello&lang=en&key=value; sign=1 %3d \u003d arg%20x`+"\n", 20000))
+	d.Detect(near)
+	if n := testing.AllocsPerRun(20, func() { d.Detect(near) }); n != 0 {
+		t.Errorf("Detect allocates %v times on near misses", n)
+	}
 }
 
 // TestManyAnchors: a blob of a million anchors stays bounded (the test would
@@ -103,6 +109,9 @@ func TestManyAnchors(t *testing.T) {
 	// many real tokens: bounded number of matches
 	tok := "https://contosomany.blob.core.windows.net/c?sv=2022-11-02&sr=c&sp=r&se=2030-01-01&sig=" + sig07 + "\n"
 	res := d.Detect([]byte(strings.Repeat(tok, 20000)))
+	if !res.Truncated {
+		t.Error("Truncated not set")
+	}
 	if len(res.Matches) == 0 || len(res.Matches) > maxMatches {
 		t.Errorf("got %d matches, want 1..%d", len(res.Matches), maxMatches)
 	}

@@ -84,6 +84,10 @@ func rejectSAS(r *rawSAS) string {
 	if strings.HasSuffix(strings.ToLower(strings.TrimRight(r.lead, " ")), "sharedaccesssignature") && !r.connString {
 		return rejServiceBus
 	}
+	// storage versions are dates (2015-04-05); Logic Apps callback URLs carry sv=1.0&sp=...&sig=
+	if sv, ok := r.get("sv"); ok && !isDateVersion(sv) {
+		return rejVendor
+	}
 	for _, k := range vendorKeys {
 		if _, ok := r.get(k); ok {
 			return rejVendor
@@ -117,4 +121,17 @@ func rejectKey(v string) string {
 		return rejKeyLength
 	}
 	return ""
+}
+
+// isDateVersion reports a YYYY-MM-DD service version.
+func isDateVersion(v string) bool {
+	if len(v) != 10 || v[4] != '-' || v[7] != '-' {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if i != 4 && i != 7 && (v[i] < '0' || v[i] > '9') {
+			return false
+		}
+	}
+	return true
 }

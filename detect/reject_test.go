@@ -32,6 +32,7 @@ func TestRejected(t *testing.T) {
 		{"aws presigned", "https://b.s3.amazonaws.com/o?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=x&X-Amz-Signature=ab&sig=" + sig07 + "&se=2030-01-01"},
 		{"service bus", "Authorization: SharedAccessSignature sr=https%3A%2F%2Fcontoso-ns.servicebus.windows.net%2Fqueue1&sig=U1lOVEhFVElDLVRFU1QtVkVDVE9SLVNJRy0wMDAwMDc%3D&se=1790000000&skn=RootManageSharedAccessKey"},
 		{"event hubs no skn", "SharedAccessSignature sr=contoso-hub.azure-devices.net%2Fdevices%2Fd1&sig=" + sig07 + "&se=1790000000"},
+		{"logic apps callback", "https://prod-00.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-10-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=" + sig07},
 		{"no sv/se/si (G0)", "https://contosorej.blob.core.windows.net/c?sp=r&sig=" + sig07},
 		{"account key placeholder", "DefaultEndpointsProtocol=https;AccountName=contosorej;AccountKey=<your-account-key>;EndpointSuffix=core.windows.net"},
 		{"account key too short", "AccountName=contosorej;AccountKey=" + sig07},
@@ -65,6 +66,31 @@ func TestNotCandidates(t *testing.T) {
 		res := New(Config{Now: specNow}).Detect([]byte(in))
 		if len(res.Matches) != 0 || res.Rejected != 0 {
 			t.Errorf("Detect(%q) = %+v, want nothing", in, res)
+		}
+	}
+}
+
+func TestAccountKeyForms(t *testing.T) {
+	t.Parallel()
+	key := "U1lOVEhFVElDLUZBS0UtQUNDT1VOVC1LRVktTk9ULUEtUkVBTC1TRUNSRVQtMDAwMDAwMDAwMDAwMDAwMDAwMA=="
+	cases := []struct{ in, account, cloud string }{
+		{"AccountName=contosok1;AccountKey=" + key + ";EndpointSuffix=core.usgovcloudapi.net", "contosok1", CloudUSGov},
+		{"<add key=\"StorageAccountKey=" + key + "\" />", "", CloudNone},
+		{"AZURE_STORAGE_CONNECTION_STRING=\"DefaultEndpointsProtocol=https;AccountName=contosok2;AccountKey=" + key + "\"", "contosok2", CloudPublic},
+		{"BlobEndpoint=https://contosok3.blob.core.chinacloudapi.cn/;AccountKey=" + key, "contosok3", CloudChina},
+	}
+	for _, c := range cases {
+		res := New(Config{Now: specNow}).Detect([]byte(c.in))
+		if len(res.Matches) != 1 {
+			t.Errorf("%q: %d matches", c.in, len(res.Matches))
+			continue
+		}
+		m := res.Matches[0]
+		if m.Token.Kind != KindAccountKey || m.Severity != Critical || m.Token.Account != c.account || m.Token.Cloud != c.cloud {
+			t.Errorf("%q: kind=%s severity=%s account=%q cloud=%q", c.in, m.Token.Kind, m.Severity, m.Token.Account, m.Token.Cloud)
+		}
+		if strings.Contains(m.Token.Redacted, key) || !strings.Contains(m.Token.Redacted, "AccountKey="+Redacted) {
+			t.Errorf("redacted form %q", m.Token.Redacted)
 		}
 	}
 }

@@ -143,6 +143,10 @@ type Result struct {
 	// Rejected counts candidates that looked like a SAS but were not a secret:
 	// placeholders, signatures that do not decode to 32 bytes, other vendors' sig=.
 	Rejected int
+	// Truncated is set when a resource bound of Detect was reached (too many
+	// anchors, candidates or matches in one input): part of the input was not
+	// examined, which is a coverage gap, not a clean result.
+	Truncated bool
 }
 
 // Config configures a Detector. The zero value is valid.

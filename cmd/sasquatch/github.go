@@ -157,13 +157,11 @@ func runGitHub(ctx context.Context, c *common, g *gitFlags, f *githubFlags, res 
 	for _, k := range sum.Skipped {
 		st.problem(fmt.Sprintf("%s: %s %s", k.Repo, k.Reason, k.Detail))
 	}
+	for _, p := range sum.TargetProblems {
+		st.problem(p)
+	}
 	if sum.Incomplete {
 		res.incomplete = true
-		for _, r := range sum.IncompleteReasons {
-			if !strings.Contains(r, ": ") { // repository skips are listed above
-				st.problem(r)
-			}
-		}
 	}
 	ferr := c.finish(context.WithoutCancel(ctx), coll, st, res, "blobs")
 	if !c.quiet {

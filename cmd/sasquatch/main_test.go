@@ -283,3 +283,26 @@ func write(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestOutputFile: --output writes atomically to a regular file, and writes
+// straight into a device (renaming over /dev/null would replace it).
+func TestOutputFile(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "findings.jsonl")
+	_, stderr, code := runCLI(t, "", "scan", "--format", "jsonl", "--now", fixedNow, "-o", out, fixtures.DemoDir())
+	if code != exitFindings {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || len(readJSONL(t, string(b))) == 0 {
+		t.Fatalf("output file %q: %v", b, err)
+	}
+	_, stderr, code = runCLI(t, "", "scan", "--format", "jsonl", "--now", fixedNow, "-o", os.DevNull, fixtures.DemoDir())
+	if code != exitFindings {
+		t.Fatalf("-o /dev/null: exit %d: %s", code, stderr)
+	}
+	fi, err := os.Stat(os.DevNull)
+	if err != nil || fi.Mode().IsRegular() {
+		t.Fatalf("/dev/null is no longer a device: %v %v", fi.Mode(), err)
+	}
+}

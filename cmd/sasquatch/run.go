@@ -183,6 +183,15 @@ func (c *common) openOutput() (io.Writer, func() error, error) {
 	if c.output == "" || c.output == "-" {
 		return c.stdout, func() error { return nil }, nil
 	}
+	if fi, err := os.Stat(c.output); err == nil && !fi.Mode().IsRegular() {
+		// A device, pipe or terminal (/dev/null, /dev/stdout, a FIFO): write
+		// to it directly. Renaming over it would replace the device.
+		f, err := os.OpenFile(c.output, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--output: %w", err)
+		}
+		return f, f.Close, nil
+	}
 	f, err := os.CreateTemp(dirOf(c.output), ".sasquatch-*.tmp")
 	if err != nil {
 		return nil, nil, fmt.Errorf("--output: %w", err)

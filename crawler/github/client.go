@@ -224,9 +224,10 @@ func New(cfg Config) (*Client, error) {
 	apiHost := canonicalHost(u)
 	c.cloneHost = apiHost
 	c.webURL = u.Scheme + "://" + u.Host
-	if apiHost == "api.github.com" {
-		c.cloneHost = "github.com"
-		c.webURL = "https://github.com"
+	if h, ok := strings.CutPrefix(apiHost, "api."); ok && !strings.HasPrefix(u.Path, "/api/") {
+		// api.github.com -> github.com; GHE.com api.contoso.ghe.com -> contoso.ghe.com.
+		c.cloneHost = h
+		c.webURL = u.Scheme + "://" + h
 	}
 	auth := &authTransport{
 		token:   cfg.Token,

@@ -36,7 +36,8 @@
 //
 // The [Token] type redacts itself in every printing path. The token is sent
 // only to the API host and its clone host (api.github.com and github.com for
-// the public service, the GHE host otherwise) over the API's scheme: a
+// the public service, api.X and X for an api.X API host, else the API host
+// itself, as for GHE Server's /api/v3/) over the API's scheme: a
 // RoundTripper attaches the Authorization header per request by host, the
 // API client refuses redirects to another host, and tarball redirects to
 // the codeload host carry no Authorization. Clones use go-git basic auth

@@ -66,7 +66,7 @@ func (l *lister) checkSSO(resp *gh.Response, what string) {
 			"accepted", sanitizeHeader(resp.Header.Get("X-Accepted-OAuth-Scopes")))
 	}
 	if v := resp.Header.Get("X-GitHub-SSO"); v != "" {
-		l.sum.markIncomplete(fmt.Sprintf("%s: X-GitHub-SSO: %s", what, sanitizeHeader(v)))
+		l.sum.addTargetProblem(fmt.Sprintf("%s: X-GitHub-SSO: %s", what, sanitizeHeader(v)))
 		l.c.log.Warn("github listing limited by SAML SSO: coverage incomplete", "target", what)
 	}
 }
@@ -143,7 +143,7 @@ func (l *lister) listPaged(ctx context.Context, what, name string,
 	list func(gh.ListOptions) ([]*gh.Repository, *gh.Response, error)) error {
 	if !validName(name) {
 		l.failed = append(l.failed, what)
-		l.sum.markIncomplete(what + ": bad name")
+		l.sum.addTargetProblem(what + ": bad name")
 		return nil
 	}
 	per, page, bad := l.c.cfg.PerPage, 1, 0
@@ -173,7 +173,7 @@ func (l *lister) listPaged(ctx context.Context, what, name string,
 				continue
 			}
 			l.failed = append(l.failed, what)
-			l.sum.markIncomplete(fmt.Sprintf("list %s: %s", what, truncate(l.c.errString(err), maxDetail)))
+			l.sum.addTargetProblem(fmt.Sprintf("list %s: %s", what, truncate(l.c.errString(err), maxDetail)))
 			l.c.log.Warn("github listing failed: coverage incomplete", "target", what, "status", statusOf(err))
 			return nil
 		}

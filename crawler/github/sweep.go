@@ -60,9 +60,13 @@ type Summary struct {
 	RateLimitWait time.Duration `json:"rate_limit_wait_ns"`
 	// Incomplete reports lost coverage: a skipped repository, a failed or
 	// SSO-limited listing, incomplete history coverage, a truncated stream.
-	Incomplete        bool          `json:"incomplete"`
-	IncompleteReasons []string      `json:"incomplete_reasons,omitempty"`
-	Duration          time.Duration `json:"duration_ns"`
+	Incomplete        bool     `json:"incomplete"`
+	IncompleteReasons []string `json:"incomplete_reasons,omitempty"` // every reason, repository skips included
+	// TargetProblems are the listing problems among IncompleteReasons (a
+	// target that could not be listed, an SSO-limited listing), which no
+	// RepoSkip describes.
+	TargetProblems []string      `json:"target_problems,omitempty"`
+	Duration       time.Duration `json:"duration_ns"`
 }
 
 // SkipCounts returns the number of skipped repositories per reason.
@@ -79,6 +83,13 @@ func (s *Summary) markIncomplete(reason string) {
 	if len(s.IncompleteReasons) < 1000 {
 		s.IncompleteReasons = append(s.IncompleteReasons, reason)
 	}
+}
+
+func (s *Summary) addTargetProblem(p string) {
+	if len(s.TargetProblems) < 1000 {
+		s.TargetProblems = append(s.TargetProblems, p)
+	}
+	s.markIncomplete(p)
 }
 
 func (s *Summary) addSkip(k RepoSkip) {
@@ -230,6 +241,9 @@ func (c *Client) processRepo(ctx context.Context, r Repo, scan ScanFunc, cnt *co
 	skip := func(reason string, err error) (outcome, error) {
 		c.log.Warn("github repository skipped", "repo", r.FullName, "reason", reason)
 		return outcome{skip: &RepoSkip{Repo: r.FullName, Reason: reason, Detail: truncate(c.errString(err), maxDetail)}}, nil
+	}
+	if owner, name, ok := strings.Cut(r.FullName, "/"); !ok || !validName(owner) || !validName(name) {
+		return skip("bad-name", nil)
 	}
 	if r.Disabled {
 		return skip("disabled", nil)

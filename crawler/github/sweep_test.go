@@ -45,12 +45,14 @@ type collector struct {
 	calls   map[string]int
 	found   map[int]bool // planted signature number -> seen in some blob
 	origins map[int][]crawler.Origin
+	prov    map[int][]crawler.Origin // from src.Provenance
 	probes  map[int]string
 	errs    []string
+	git     int // sources that were gitscan repositories
 }
 
 func newCollector(n int) *collector {
-	c := &collector{calls: map[string]int{}, found: map[int]bool{}, origins: map[int][]crawler.Origin{}, probes: map[int]string{}}
+	c := &collector{calls: map[string]int{}, found: map[int]bool{}, origins: map[int][]crawler.Origin{}, prov: map[int][]crawler.Origin{}, probes: map[int]string{}}
 	for i := 1; i <= n; i++ {
 		_, c.probes[i] = plantedSig(i)
 	}
@@ -60,7 +62,29 @@ func newCollector(n int) *collector {
 func (c *collector) scan(ctx context.Context, r Repo, src RepoSource) error {
 	c.mu.Lock()
 	c.calls[r.FullName]++
+	if _, ok := GitRepo(src); ok {
+		c.git++
+	}
 	c.mu.Unlock()
+	ids := map[string]int{}
+	defer func() {
+		if len(ids) == 0 {
+			return
+		}
+		var list []string
+		for id := range ids {
+			list = append(list, id)
+		}
+		prov, err := src.Provenance(ctx, list)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if err != nil {
+			c.errs = append(c.errs, err.Error())
+		}
+		for id, origins := range prov {
+			c.prov[ids[id]] = append(c.prov[ids[id]], origins...)
+		}
+	}()
 	for b, err := range src.Blobs(ctx) {
 		if err != nil {
 			c.mu.Lock()
@@ -74,6 +98,9 @@ func (c *collector) scan(ctx context.Context, r Repo, src RepoSource) error {
 		for i, p := range c.probes {
 			if bytes.Contains(b.Data, []byte(p)) {
 				c.mu.Lock()
+				if !b.Message {
+					ids[b.ID] = i
+				}
 				c.found[i] = true
 				c.origins[i] = append(c.origins[i], b.Origin)
 				c.mu.Unlock()
@@ -188,10 +215,16 @@ func TestSweepWithFaults(t *testing.T) {
 		t.Errorf("Bytes/Blobs = %d/%d, want > 0", sum.Bytes, sum.Blobs)
 	}
 	// History: signature 3 exists only in an earlier commit.
-	for _, o := range col.origins[3] {
-		if o.AtTip {
-			t.Errorf("history-only token reported at tip: %+v", o)
+	if len(col.prov[3]) == 0 {
+		t.Error("no provenance for the history-only token")
+	}
+	for _, o := range col.prov[3] {
+		if o.AtTip || o.Path != "config/old.ini" || len(o.Commit) != 40 || o.Repo != "contoso/app-02" {
+			t.Errorf("history-only token provenance %+v, want config/old.ini not at tip", o)
 		}
+	}
+	if col.git != len(wantCalls) {
+		t.Errorf("GitRepo recognised %d sources, want %d", col.git, len(wantCalls))
 	}
 	if len(f.gitFaults) != 0 {
 		t.Errorf("git faults never triggered: %v", f.gitFaults)
@@ -293,8 +326,14 @@ func TestHistoryNone(t *testing.T) {
 		t.Errorf("codeload downloads = %d, want 2", f.codeloadHit)
 	}
 	web := f.find("contoso", "web")
+	want := crawler.Origin{Repo: "contoso/web", Commit: web.tipSHA, Path: "deploy/settings-1.json", AtTip: true}
+	if d := cmp.Diff([]crawler.Origin{want}, col.prov[1]); d != "" {
+		t.Errorf("tarball provenance (-want +got):\n%s", d)
+	}
+	if col.git != 0 {
+		t.Errorf("GitRepo recognised %d tarball sources", col.git)
+	}
 	for _, o := range col.origins[1] {
-		want := crawler.Origin{Repo: "contoso/web", Commit: web.tipSHA, Path: "deploy/settings-1.json", AtTip: true}
 		if d := cmp.Diff(want, o); d != "" {
 			t.Errorf("origin (-want +got):\n%s", d)
 		}
@@ -403,6 +442,9 @@ func TestSSOPartialResults(t *testing.T) {
 	}
 	if !sum.Incomplete || len(sum.IncompleteReasons) == 0 || !strings.Contains(sum.IncompleteReasons[0], "X-GitHub-SSO") {
 		t.Errorf("incomplete = %v %q, want true with an X-GitHub-SSO reason", sum.Incomplete, sum.IncompleteReasons)
+	}
+	if len(sum.TargetProblems) != 1 || !strings.Contains(sum.TargetProblems[0], "org contoso") {
+		t.Errorf("TargetProblems = %q, want the SSO-limited org listing", sum.TargetProblems)
 	}
 	if sum.Scanned != 1 {
 		t.Errorf("scanned %d, want 1", sum.Scanned)

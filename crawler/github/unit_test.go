@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sasquatch-sec/sasquatch/crawler"
@@ -147,6 +148,7 @@ func TestNewConfig(t *testing.T) {
 	}{
 		{"public", Config{}, false, "https://github.com", "github.com", "api.github.com"},
 		{"ghe", Config{APIURL: "https://ghe.example.com/api/v3"}, false, "https://ghe.example.com", "ghe.example.com", "ghe.example.com"},
+		{"ghe.com", Config{APIURL: "https://api.contoso.ghe.com/"}, false, "https://contoso.ghe.com", "contoso.ghe.com", "api.contoso.ghe.com"},
 		{"bad scheme", Config{APIURL: "ftp://x/"}, true, "", "", ""},
 		{"userinfo", Config{APIURL: "https://u:p@x/"}, true, "", "", ""},
 		{"bad history", Config{History: "some"}, true, "", "", ""},
@@ -448,5 +450,102 @@ func TestStripURLQuery(t *testing.T) {
 	err := stripURLQuery(&url.Error{Op: "Get", URL: "https://codeload.github.com/contoso/web/legacy.tar.gz/main?token=SHORTLIVED", Err: io.ErrUnexpectedEOF})
 	if strings.Contains(err.Error(), "SHORTLIVED") || !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestPrimaryLimit: 403/429 with X-RateLimit-Remaining: 0 waits until
+// X-RateLimit-Reset, whether go-github-ratelimit classifies it (resource
+// header present) or the fallback does.
+func TestPrimaryLimit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		code     int
+		resource string
+	}{{"403 core", 403, "core"}, {"429 core", 429, "core"}, {"403 no resource header", 403, ""}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clk := newFakeClock()
+			n := 0
+			base := rtFunc(func(r *http.Request) (*http.Response, error) {
+				n++
+				h := http.Header{}
+				code := 200
+				if n == 1 {
+					code = tc.code
+					h.Set("X-RateLimit-Remaining", "0")
+					h.Set("X-RateLimit-Reset", fmt.Sprint(clk.Now().Add(90*time.Second).Unix()))
+					if tc.resource != "" {
+						h.Set("X-RateLimit-Resource", tc.resource)
+					}
+				}
+				return &http.Response{StatusCode: code, Header: h, Body: io.NopCloser(strings.NewReader(`{"message":"API rate limit exceeded"}`)), Request: r}, nil
+			})
+			c, err := New(Config{Transport: base, Sleep: clk.Sleep, Clock: clk.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest(http.MethodGet, "https://api.github.com/repos/contoso/web", nil)
+			resp, err := c.archive.Transport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 || n != 2 {
+				t.Errorf("status %d after %d attempts, want 200 after 2", resp.StatusCode, n)
+			}
+			if w := time.Duration(c.stats.waitNanos.Load()); w < 89*time.Second || w > 100*time.Second {
+				t.Errorf("recorded wait %v, want about 90 s", w)
+			}
+		})
+	}
+}
+
+func TestClassifyCloneError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err       error
+		reason    string
+		transient bool
+	}{
+		{fmt.Errorf("clone x: %w", transport.ErrEmptyRemoteRepository), "empty", false},
+		{fmt.Errorf("clone x: %w: gone", transport.ErrRepositoryNotFound), "not-found", false},
+		{fmt.Errorf("clone x: %w", transport.ErrAuthenticationRequired), "unauthorized", false},
+		{fmt.Errorf("clone x: %w", transport.ErrAuthorizationFailed), "forbidden", false},
+		{fmt.Errorf("clone x: %w", syscall.ECONNRESET), "clone-failed", true},
+		{fmt.Errorf("clone x: %w", io.ErrUnexpectedEOF), "clone-failed", true},
+		{fmt.Errorf("clone x: %w", context.DeadlineExceeded), "timeout", false},
+		{errors.New("clone x: unexpected client error: status code: 502"), "clone-failed", true},
+		{errors.New("clone x: object not found"), "clone-failed", false},
+	}
+	for _, tc := range tests {
+		reason, transient := classifyCloneError(tc.err)
+		if reason != tc.reason || transient != tc.transient {
+			t.Errorf("%v: got %s %v, want %s %v", tc.err, reason, transient, tc.reason, tc.transient)
+		}
+	}
+}
+
+// TestNoToken: without a token no request carries Authorization and clones
+// get no auth.
+func TestNoToken(t *testing.T) {
+	t.Parallel()
+	var got []string
+	base := rtFunc(func(r *http.Request) (*http.Response, error) {
+		got = append(got, r.Header.Get("Authorization"))
+		return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
+	})
+	c, err := New(Config{Transport: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "https://api.github.com/orgs/contoso/repos", nil)
+	resp, err := c.archive.Transport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(got) != 1 || got[0] != "" || c.cloneAuth() != nil {
+		t.Errorf("Authorization %q, clone auth %v; want none", got, c.cloneAuth())
 	}
 }

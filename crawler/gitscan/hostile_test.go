@@ -231,6 +231,7 @@ func TestCloneHTTP(t *testing.T) {
 	b.Write("secret.txt", history.SAS(81)+"\n")
 	first := b.Commit("add")
 	b.Write("secret.txt", "gone\n")
+	b.Write("kept.txt", history.SAS(82)+"\n")
 	b.Commit("remove")
 	b.Git("update-ref", "refs/pull/7/head", first)
 	b.Git("config", "core.fsmonitor", "touch "+filepath.Join(root, "MARKER"))
@@ -260,9 +261,16 @@ func TestCloneHTTP(t *testing.T) {
 		if r.Tips()["refs/pull/7/head"] != first {
 			t.Errorf("refs/pull/7/head not cloned: %v", r.Tips())
 		}
-		prov, err := r.Provenance(context.Background(), []string{found[0].ID})
+		kept := res.withData(history.SigParam(82))
+		if len(kept) != 1 {
+			t.Fatalf("kept token not found")
+		}
+		prov, err := r.Provenance(context.Background(), []string{found[0].ID, kept[0].ID})
 		if err != nil || len(prov[found[0].ID]) != 1 || prov[found[0].ID][0].Commit != first || prov[found[0].ID][0].AtTip {
 			t.Errorf("provenance %+v, %v", prov, err)
+		}
+		if k := prov[kept[0].ID]; len(k) != 1 || !k[0].AtTip || k[0].Path != "kept.txt" {
+			t.Errorf("kept provenance %+v (HEAD of the clone not resolved?)", k)
 		}
 		dir := r.Dir()
 		r.Close()

@@ -22,7 +22,8 @@ type provenance struct {
 	targets map[oid20]string     // target blob -> hex ID
 	memo    map[oid20][]pathBlob // tree -> target blobs under it (relative paths)
 	pending map[oid20][]byte     // prefetched raw trees not yet memoised
-	treeOf  map[string]string    // commit -> tree, for commits already processed
+	treeOf  map[oid20]oid20      // commit -> tree, for commits already processed
+	slab    []byte               // backing store of pending, reused per chunk
 	found   map[string]int       // blob + "\x00" + path -> index in out[blob]
 	out     map[string][]crawler.Origin
 	errs    []error
@@ -50,7 +51,7 @@ func (r *Repo) Provenance(ctx context.Context, blobIDs []string) (map[string][]c
 	defer cancel()
 	p := &provenance{
 		r: r, targets: map[oid20]string{}, memo: map[oid20][]pathBlob{},
-		treeOf: map[string]string{}, pending: map[oid20][]byte{}, found: map[string]int{}, out: out,
+		treeOf: map[oid20]oid20{}, pending: map[oid20][]byte{}, found: map[string]int{}, out: out,
 	}
 	for _, id := range blobIDs {
 		id = strings.ToLower(id)
@@ -103,8 +104,10 @@ func (p *provenance) fail(err error) {
 
 // commitTree returns the tree of a commit, reading it when not yet known.
 func (p *provenance) commitTree(oid string) (string, bool) {
-	if t, ok := p.treeOf[oid]; ok {
-		return t, true
+	if o, ok := toOID20(oid); ok {
+		if t, ok := p.treeOf[o]; ok {
+			return hexString(t[:]), true
+		}
 	}
 	c, err := p.readCommit(oid)
 	if err != nil {
@@ -214,7 +217,9 @@ func (p *provenance) prefetch(roots []string) {
 				delete(p.pending, wantIDs[i]) // targetsIn reads it again and records the error
 				return
 			}
-			raw := append([]byte(nil), data...)
+			start := len(p.slab)
+			p.slab = append(p.slab, data...)
+			raw := p.slab[start:len(p.slab):len(p.slab)]
 			p.pending[wantIDs[i]] = raw
 			forEachEntry(raw, func(mode, _, id []byte) {
 				if isTreeMode(mode) {
@@ -228,22 +233,28 @@ func (p *provenance) prefetch(roots []string) {
 // visit processes one commit after all its parents (as rewritten by
 // shallow grafts: parents lists only those to compare with).
 func (p *provenance) visit(oid string, c commitInfo, parents []string) {
-	p.treeOf[oid] = c.tree
-	cur := p.targetsIn(c.tree, 0)
+	c20, ok1 := toOID20(oid)
+	t20, ok2 := toOID20(c.tree)
+	if !ok1 || !ok2 {
+		return
+	}
+	p.treeOf[c20] = t20
+	cur := p.targetsIn20(t20, 0)
 	if len(cur) == 0 {
 		return
 	}
 	var inParents []map[pathBlob]bool
 	for _, par := range parents {
-		pt, ok := p.treeOf[par]
+		par20, _ := toOID20(par)
+		pt, ok := p.treeOf[par20]
 		if !ok {
 			continue // missing or shallow parent: its content is unknown
 		}
-		if pt == c.tree {
+		if pt == t20 {
 			return
 		}
 		m := map[pathBlob]bool{}
-		for _, pb := range p.targetsIn(pt, 0) {
+		for _, pb := range p.targetsIn20(pt, 0) {
 			m[pb] = true
 		}
 		inParents = append(inParents, m)
@@ -305,6 +316,7 @@ func (p *provenance) orderGit(ctx context.Context) error {
 		}
 		chunk = chunk[:0]
 		clear(p.pending)
+		p.slab = p.slab[:0]
 	}
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)

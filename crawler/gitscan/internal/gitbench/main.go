@@ -26,6 +26,7 @@ func main() {
 	gogit := flag.Bool("gogit", false, "force the go-git reader")
 	prov := flag.Bool("provenance", true, "compute provenance for blobs with hits")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile")
+	memprofile := flag.String("memprofile", "", "write an allocation profile after provenance")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: gitbench [-gogit] DIR")
@@ -77,6 +78,12 @@ func main() {
 		}
 	}
 	provTime := time.Since(provStart)
+	if *memprofile != "" {
+		if f, err := os.Create(*memprofile); err == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	cov := r.Coverage()
