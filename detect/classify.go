@@ -82,12 +82,10 @@ const (
 
 // classified is the result of classifying one SAS.
 type classified struct {
-	tok      Token
-	sev      Severity
-	expired  bool
-	reasons  []string
-	malform  bool
-	rejected string
+	tok     Token
+	sev     Severity
+	expired bool
+	reasons []string
 }
 
 func has(s string, c byte) bool { return strings.IndexByte(s, c) >= 0 }
@@ -251,7 +249,6 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 	var gates []string
 	if t.Kind == KindAccount && (!hasP("se") || !hasP("sp")) || t.Kind != KindAccount && (!hasP("se") || !hasP("sp")) && !si {
 		gates = append(gates, TagMalformed)
-		c.malform = true
 	}
 	if t.Cloud == CloudEmulator || t.Account == "devstoreaccount1" {
 		gates = append(gates, TagEmulator)

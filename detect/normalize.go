@@ -81,15 +81,6 @@ func (w *builder) copyRange(from, to int) {
 	w.pend = 0
 }
 
-// emitUTF8 writes the UTF-8 encoding of r as the decoding of in[from:to].
-func (w *builder) emitUTF8(r rune, from, to int, f uint8) {
-	var buf [4]byte
-	n := encodeRune(buf[:], r)
-	for i := range n {
-		w.emit(buf[i], from, to, f)
-	}
-}
-
 func encodeRune(p []byte, r rune) int {
 	switch {
 	case r < 0x80:
@@ -126,8 +117,7 @@ func decodeUTF16(data []byte, start, end int, bigEndian bool) *text {
 	if (end-start)%2 != 0 {
 		end--
 	}
-	in := &text{} // provenance comes straight from data
-	w := &builder{in: in}
+	w := &builder{} // provenance comes straight from data, not from an input text
 	n := (end - start) / 2
 	w.out = text{b: make([]byte, 0, n), lo: make([]int32, 0, n), hi: make([]int32, 0, n), fl: make([]uint8, 0, n)}
 	unit := func(i int) uint16 {

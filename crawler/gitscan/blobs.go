@@ -260,15 +260,31 @@ func (s *scan) runGit(ctx context.Context) bool {
 	}
 	bt := r.command(pctx, "cat-file", "--batch")
 	bt.Stderr = btErr
-	btIn, err1 := bt.StdinPipe()
-	btOut, btW, err2 := os.Pipe()
-	if err := errors.Join(err1, err2); err != nil {
+	btIn, err := bt.StdinPipe()
+	if err != nil {
 		pr.Close()
 		pw.Close()
+		ckOut.Close()
+		return s.fatal(err)
+	}
+	btOut, btW, err := os.Pipe()
+	if err != nil {
+		pr.Close()
+		pw.Close()
+		ckOut.Close()
+		btIn.Close()
 		return s.fatal(err)
 	}
 	growPipe(btOut)
-	defer btOut.Close()
+	defer func() {
+		// Idempotent: releases whatever a failed start left open.
+		pr.Close()
+		pw.Close()
+		btW.Close()
+		btOut.Close()
+		btIn.Close()
+		ckOut.Close()
+	}()
 	bt.Stdout = btW
 	if err := rl.Start(); err != nil {
 		pr.Close()
