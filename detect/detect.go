@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -61,7 +62,7 @@ func (d *Detector) prefilter() *prefilter {
 func (d *Detector) Detect(data []byte) (res Result) {
 	defer func() {
 		if recover() != nil { // defence in depth: a bug must not take the scan down
-			res = Result{}
+			res = Result{Truncated: true} // not examined: a coverage gap
 		}
 	}()
 	return d.detect(data)
@@ -83,8 +84,10 @@ func (d *Detector) detect(data []byte) (res Result) {
 			u8 = append(u8, c.pos)
 		}
 	}
+	sc := scratchPool.Get().(*scratch)
+	defer sc.release()
 	forRegions(u8, len(data), 1, func(rs, re int) {
-		st.text(normalize(newText(data, rs, re)))
+		st.text(normalize(newText(data, rs, re, &sc.a), &sc.b))
 	})
 	if len(u16) > 0 {
 		be := len(data) >= 2 && data[0] == 0xFE && data[1] == 0xFF
@@ -116,7 +119,7 @@ func (d *Detector) detect(data []byte) (res Result) {
 			if rs >= re {
 				return
 			}
-			st.text(normalize(decodeUTF16(data, rs, re, be)))
+			st.text(normalize(decodeUTF16(data, rs, re, be, &sc.a), &sc.b))
 		})
 	}
 	res = Result{Matches: st.matches, Rejected: st.rejected, Truncated: st.truncated}
@@ -128,6 +131,21 @@ func (d *Detector) detect(data []byte) (res Result) {
 	})
 	positions(data, res.Matches)
 	return res
+}
+
+// scratch holds the two normalisation buffers of one Detect call; pooled so
+// that regions and calls reuse their memory.
+type scratch struct{ a, b text }
+
+// maxPooledScratch: larger buffers (from a 1 MiB region) are not kept.
+const maxPooledScratch = 256 << 10
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func (sc *scratch) release() {
+	if cap(sc.a.b) <= maxPooledScratch && cap(sc.b.b) <= maxPooledScratch {
+		scratchPool.Put(sc)
+	}
 }
 
 // forRegions merges the windows around sorted positions into regions of at
@@ -154,17 +172,13 @@ func forRegions(pos []int, n, scale int, f func(rs, re int)) {
 func positions(data []byte, ms []Match) {
 	line, lineStart, off := 1, 0, 0
 	for i := range ms {
-		start := min(ms[i].Start, len(data))
-		for off < start {
-			j := bytes.IndexByte(data[off:start], '\n')
-			if j < 0 {
-				off = start
-				break
-			}
-			line++
-			off += j + 1
-			lineStart = off
+		start := min(max(ms[i].Start, off), len(data))
+		seg := data[off:start]
+		if n := bytes.Count(seg, []byte{'\n'}); n > 0 {
+			line += n
+			lineStart = off + bytes.LastIndexByte(seg, '\n') + 1
 		}
+		off = start
 		ms[i].Line = line
 		ms[i].Column = ms[i].Start - lineStart + 1
 	}
@@ -436,9 +450,9 @@ func (d *Detector) detectRegion(data []byte, rs, re int, now time.Time) Result {
 		if len(data) >= 2 && (data[0] == 0xFE && data[1] == 0xFF || data[0] == 0xFF && data[1] == 0xFE) {
 			s = 2
 		}
-		st.text(normalize(decodeUTF16(data, s, min(len(data), 2*maxRegion), be)))
+		st.text(normalize(decodeUTF16(data, s, min(len(data), 2*maxRegion), be, new(text)), new(text)))
 	} else {
-		st.text(normalize(newText(data, rs, re)))
+		st.text(normalize(newText(data, rs, re, new(text)), new(text)))
 	}
 	slices.SortStableFunc(st.matches, func(a, b Match) int { return a.Start - b.Start })
 	positions(data, st.matches)

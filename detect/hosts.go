@@ -111,7 +111,19 @@ func validHost(h string) bool {
 		}
 	}
 	host, _ := splitHostPort(h)
-	return strings.Contains(host, ".") || host == "localhost" || strings.HasPrefix(host, "[")
+	if strings.HasPrefix(host, "[") {
+		return strings.HasSuffix(host, "]") && len(host) > 2
+	}
+	if host == "localhost" {
+		return true
+	}
+	labels := strings.Split(host, ".")
+	for _, l := range labels {
+		if l == "" || strings.ContainsAny(l, "[]:") {
+			return false
+		}
+	}
+	return len(labels) >= 2
 }
 
 // parseHost classifies host (lower case, optional port) and path (starting with '/', may be "").
@@ -134,8 +146,8 @@ func parseHost(host, path string) hostInfo {
 		}
 		seg := strings.TrimPrefix(path, "/")
 		acc, rest, _ := strings.Cut(seg, "/")
-		if acc != "" {
-			hi.account = strings.ToLower(acc)
+		if acc = strings.ToLower(acc); validAccount(acc) {
+			hi.account = acc
 			hi.pathAcc = true
 			hi.path = "/" + rest
 			if rest == "" {

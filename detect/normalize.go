@@ -28,28 +28,40 @@ type text struct {
 	fl     []uint8
 }
 
-// newText wraps data[start:end] without copying decisions: offsets are absolute.
-func newText(data []byte, start, end int) *text {
+// newText copies data[start:end] into dst (reusing its memory); offsets are absolute.
+func newText(data []byte, start, end int, dst *text) *text {
 	n := end - start
-	t := &text{b: make([]byte, n), lo: make([]int32, n), hi: make([]int32, n), fl: make([]uint8, n)}
-	copy(t.b, data[start:end])
+	dst.reset(n)
+	dst.b = append(dst.b, data[start:end]...)
+	dst.lo, dst.hi, dst.fl = dst.lo[:n], dst.hi[:n], dst.fl[:n]
+	lo, hi := dst.lo, dst.hi
 	for i := range n {
-		t.lo[i] = int32(start + i)
-		t.hi[i] = int32(start + i + 1)
+		lo[i] = int32(start + i)
+		hi[i] = int32(start + i + 1)
 	}
-	return t
+	clear(dst.fl)
+	return dst
 }
 
-// builder writes the output of one pass over in.
+// reset empties t keeping its memory, with room for n bytes.
+func (t *text) reset(n int) {
+	if cap(t.b) < n {
+		t.b, t.lo, t.hi, t.fl = make([]byte, 0, n), make([]int32, 0, n), make([]int32, 0, n), make([]uint8, 0, n)
+		return
+	}
+	t.b, t.lo, t.hi, t.fl = t.b[:0], t.lo[:0], t.hi[:0], t.fl[:0]
+}
+
+// builder writes the output of one pass over in into out.
 type builder struct {
 	in   *text
-	out  text
+	out  *text
 	pend uint8 // flags to put on the next emitted byte (after a deletion)
 }
 
-func newBuilder(in *text) *builder {
-	n := len(in.b)
-	return &builder{in: in, out: text{b: make([]byte, 0, n), lo: make([]int32, 0, n), hi: make([]int32, 0, n), fl: make([]uint8, 0, n)}}
+func newBuilder(in, dst *text) *builder {
+	dst.reset(len(in.b) + 16)
+	return &builder{in: in, out: dst}
 }
 
 // emit writes c as the decoding of in[from:to].
@@ -113,13 +125,12 @@ func encodeRune(p []byte, r rune) int {
 
 // decodeUTF16 decodes data[start:end] as UTF-16 (bigEndian or not), aligned
 // at start. Lone surrogates become U+FFFD.
-func decodeUTF16(data []byte, start, end int, bigEndian bool) *text {
+func decodeUTF16(data []byte, start, end int, bigEndian bool, dst *text) *text {
 	if (end-start)%2 != 0 {
 		end--
 	}
-	w := &builder{} // provenance comes straight from data, not from an input text
-	n := (end - start) / 2
-	w.out = text{b: make([]byte, 0, n), lo: make([]int32, 0, n), hi: make([]int32, 0, n), fl: make([]uint8, 0, n)}
+	dst.reset((end - start) / 2)
+	w := &builder{out: dst} // provenance comes straight from data, not from an input text
 	unit := func(i int) uint16 {
 		if bigEndian {
 			return uint16(data[i])<<8 | uint16(data[i+1])
@@ -151,7 +162,7 @@ func decodeUTF16(data []byte, start, end int, bigEndian bool) *text {
 			put(rune(u), i, i+2)
 		}
 	}
-	return &w.out
+	return w.out
 }
 
 func isSpace(c byte) bool {
@@ -198,7 +209,7 @@ func indexFold(b []byte, from int, p string) int {
 
 // joinIpynb removes the `\n", "` between items of a JSON string array (an
 // .ipynb "source" list), joining a URL split across notebook lines.
-func joinIpynb(t *text) *text {
+func joinIpynb(t, dst *text) *text {
 	b := t.b
 	var w *builder
 	last := 0
@@ -228,7 +239,7 @@ func joinIpynb(t *text) *text {
 		if j+1 < len(b) && b[j] == '"' && !isSpace(b[j+1]) && b[j+1] != '"' &&
 			!completeSigBefore(b, i) && !hasPrefixFold(b, j+1, "http") {
 			if w == nil {
-				w = newBuilder(t)
+				w = newBuilder(t, dst)
 			}
 			w.copyRange(last, i)
 			w.pend |= flSplit
@@ -240,7 +251,7 @@ func joinIpynb(t *text) *text {
 		return t
 	}
 	w.copyRange(last, len(b))
-	return &w.out
+	return w.out
 }
 
 // completeSigBefore reports whether the text just before i ends a complete
@@ -263,7 +274,7 @@ func completeSigBefore(b []byte, i int) bool {
 
 // joinLiterals joins adjacent string literals: "a" "b", "a" + "b", "a" \
 // "b", across lines (Python implicit concatenation, Java/JS/Go/C# +).
-func joinLiterals(t *text) *text {
+func joinLiterals(t, dst *text) *text {
 	b := t.b
 	w := (*builder)(nil)
 	last := 0
@@ -292,7 +303,7 @@ func joinLiterals(t *text) *text {
 			continue
 		}
 		if w == nil {
-			w = newBuilder(t)
+			w = newBuilder(t, dst)
 		}
 		w.copyRange(last, i)
 		w.pend |= flSplit
@@ -303,7 +314,7 @@ func joinLiterals(t *text) *text {
 		return t
 	}
 	w.copyRange(last, len(b))
-	return &w.out
+	return w.out
 }
 
 var htmlEntities = []struct {
@@ -316,7 +327,7 @@ var htmlEntities = []struct {
 }
 
 // unescapeHTML decodes the entities a SAS is written with in HTML/XML.
-func unescapeHTML(t *text) *text {
+func unescapeHTML(t, dst *text) *text {
 	b := t.b
 	var w *builder
 	last := 0
@@ -332,7 +343,7 @@ func unescapeHTML(t *text) *text {
 		for _, e := range htmlEntities {
 			if hasPrefixFold(b, i, e.s) {
 				if w == nil {
-					w = newBuilder(t)
+					w = newBuilder(t, dst)
 				}
 				w.copyRange(last, i)
 				w.emit(e.c, i, i+len(e.s), flHTML)
@@ -346,11 +357,11 @@ func unescapeHTML(t *text) *text {
 		return t
 	}
 	w.copyRange(last, len(b))
-	return &w.out
+	return w.out
 }
 
 // unescapeJSON decodes JSON/JS string escapes: \uXXXX (ASCII only), \/ \" \n \t \r.
-func unescapeJSON(t *text) *text {
+func unescapeJSON(t, dst *text) *text {
 	b := t.b
 	var w *builder
 	last := 0
@@ -386,7 +397,7 @@ func unescapeJSON(t *text) *text {
 			continue
 		}
 		if w == nil {
-			w = newBuilder(t)
+			w = newBuilder(t, dst)
 		}
 		w.copyRange(last, i)
 		w.emit(c, i, i+n, flJSON)
@@ -397,7 +408,7 @@ func unescapeJSON(t *text) *text {
 		return t
 	}
 	w.copyRange(last, len(b))
-	return &w.out
+	return w.out
 }
 
 // isRunBreak reports bytes that end a URL-ish run for percent-decoding decisions.
@@ -420,7 +431,7 @@ func hasDelimEscape(b []byte) bool {
 // any run with an escape, later only runs that still contain an encoded
 // delimiter (%3F, %26, %3D), i.e. a URL that was nested in a URL. '+' is never
 // turned into a space. It reports whether anything was decoded.
-func percentRound(t *text, round int) (*text, bool) {
+func percentRound(t, dst *text, round int) (*text, bool) {
 	b := t.b
 	if bytes.IndexByte(b, '%') < 0 {
 		return t, false
@@ -431,15 +442,19 @@ func percentRound(t *text, round int) (*text, bool) {
 	if round > 0 {
 		flag = flPct2
 	}
-	for rs := 0; rs < len(b); {
-		if isRunBreak(b[rs]) {
-			rs++
-			continue
+	for pos := 0; pos < len(b); {
+		k := bytes.IndexByte(b[pos:], '%')
+		if k < 0 {
+			break
 		}
-		re := rs
+		rs, re := pos+k, pos+k
+		for rs > pos && !isRunBreak(b[rs-1]) {
+			rs--
+		}
 		for re < len(b) && !isRunBreak(b[re]) {
 			re++
 		}
+		pos = re + 1
 		run := b[rs:re]
 		ok := false
 		if round == 0 {
@@ -452,31 +467,31 @@ func percentRound(t *text, round int) (*text, bool) {
 		} else {
 			ok = hasDelimEscape(run)
 		}
-		if ok {
-			for i := rs; i+2 < re; i++ {
-				if b[i] == '%' && isHex(b[i+1]) && isHex(b[i+2]) {
-					if w == nil {
-						w = newBuilder(t)
-					}
-					w.copyRange(last, i)
-					w.emit(unhex(b[i+1])<<4|unhex(b[i+2]), i, i+3, flag)
-					last = i + 3
-					i += 2
+		if !ok {
+			continue
+		}
+		for i := rs; i+2 < re; i++ {
+			if b[i] == '%' && isHex(b[i+1]) && isHex(b[i+2]) {
+				if w == nil {
+					w = newBuilder(t, dst)
 				}
+				w.copyRange(last, i)
+				w.emit(unhex(b[i+1])<<4|unhex(b[i+2]), i, i+3, flag)
+				last = i + 3
+				i += 2
 			}
 		}
-		rs = re
 	}
 	if w == nil {
 		return t, false
 	}
 	w.copyRange(last, len(b))
-	return &w.out, true
+	return w.out, true
 }
 
 // joinContinuations removes backslash-newline line continuations (shell, C,
 // Python), CRLF included: a URL split over lines inside one literal.
-func joinContinuations(t *text) *text {
+func joinContinuations(t, dst *text) *text {
 	b := t.b
 	var w *builder
 	last := 0
@@ -500,7 +515,7 @@ func joinContinuations(t *text) *text {
 			continue
 		}
 		if w == nil {
-			w = newBuilder(t)
+			w = newBuilder(t, dst)
 		}
 		w.copyRange(last, i)
 		w.pend |= flSplit
@@ -511,22 +526,28 @@ func joinContinuations(t *text) *text {
 		return t
 	}
 	w.copyRange(last, len(b))
-	return &w.out
+	return w.out
 }
 
-// normalize runs every pass over t in order.
-func normalize(t *text) *text {
-	t = joinContinuations(t)
-	t = joinIpynb(t)
-	t = unescapeHTML(t)
-	t = unescapeJSON(t)
-	t = joinLiterals(t)
+// normalize runs every pass over t in order, writing into spare and t
+// alternately (both are reused), and returns the result (t or spare).
+func normalize(t, spare *text) *text {
+	step := func(f func(t, dst *text) *text) {
+		if out := f(t, spare); out != t {
+			t, spare = out, t
+		}
+	}
+	step(joinContinuations)
+	step(joinIpynb)
+	step(unescapeHTML)
+	step(unescapeJSON)
+	step(joinLiterals)
 	for r := range maxPctRounds {
-		var changed bool
-		t, changed = percentRound(t, r)
+		out, changed := percentRound(t, spare, r)
 		if !changed {
 			break
 		}
+		t, spare = out, t
 	}
 	return t
 }

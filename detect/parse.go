@@ -262,19 +262,26 @@ func parseTime(s string) (time.Time, bool) {
 }
 
 // ParseError reports why Parse found no credential. Input is redacted: it
-// never contains a signature or a key.
+// never contains a signature or a key. Match the cause with errors.Is against
+// [ErrNoCredential] or [ErrNotSecret].
 type ParseError struct {
-	Input  string // the input with every signature and key masked, truncated
-	Reason string
+	Input string // the input with every signature and key masked, truncated
+	Err   error  // ErrNoCredential or ErrNotSecret
 }
 
-// Error returns the reason with the redacted, truncated input.
+// Error returns the cause with the redacted, truncated input.
 func (e *ParseError) Error() string {
-	return "detect: parse " + quoteShort(e.Input) + ": " + e.Reason
+	return "detect: parse " + quoteShort(e.Input) + ": " + e.Err.Error()
 }
 
-// ErrNoCredential is the reason of a ParseError when the input holds no SAS or key.
-var ErrNoCredential = errors.New("no credential found")
+// Unwrap returns the cause.
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// Causes of a ParseError.
+var (
+	ErrNoCredential = errors.New("no credential found")
+	ErrNotSecret    = errors.New("not a secret (placeholder, wrong signature length or another vendor's signature)")
+)
 
 func quoteShort(s string) string {
 	const max = 120
@@ -294,11 +301,11 @@ func Parse(s string) (Token, error) {
 	d := &Detector{now: time.Unix(0, 0)}
 	res := d.detectRegion([]byte(s), 0, len(s), time.Unix(0, 0))
 	if len(res.Matches) == 0 {
-		reason := ErrNoCredential.Error()
+		cause := ErrNoCredential
 		if res.Rejected > 0 {
-			reason = "not a secret (placeholder, wrong signature length or another vendor's signature)"
+			cause = ErrNotSecret
 		}
-		return Token{}, &ParseError{Input: redactText(s), Reason: reason}
+		return Token{}, &ParseError{Input: redactText(s), Err: cause}
 	}
 	return res.Matches[0].Token, nil
 }

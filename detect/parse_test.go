@@ -117,6 +117,9 @@ func TestParseErrorRedacts(t *testing.T) {
 		if !errors.As(err, &pe) {
 			t.Fatalf("Parse(%q): got %v, want *ParseError", in, err)
 		}
+		if in == "nothing here" && !errors.Is(err, ErrNoCredential) {
+			t.Errorf("Parse(%q): %v, want ErrNoCredential", in, err)
+		}
 		for _, secret := range []string{strings.Repeat("Q", 43), "tooShortButSecret123"} {
 			if strings.Contains(err.Error(), secret) || strings.Contains(pe.Input, secret) {
 				t.Errorf("error %q leaks the signature", err)

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -47,8 +48,8 @@ func TestRejected(t *testing.T) {
 			if res.Rejected != 1 {
 				t.Errorf("Rejected = %d, want 1", res.Rejected)
 			}
-			if _, err := Parse(c.in); err == nil {
-				t.Error("Parse accepted it")
+			if _, err := Parse(c.in); !errors.Is(err, ErrNotSecret) {
+				t.Errorf("Parse: %v, want ErrNotSecret", err)
 			}
 		})
 	}

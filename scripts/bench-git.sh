@@ -69,7 +69,7 @@ report() {
 	printf '%-10s wall %6ss  cpu %6ss  peak_rss %s kB\n' "$name" "$wall" "$cpu" "$rss"
 	echo "$wall $cpu" >"$DIR/$name.median"
 }
-echo "repository: $REPO ($(du -sh "$REPO" | cut -f1) on disk, $(git --git-dir="$REPO" rev-list --all --count) commits); load: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
+echo "repository: $REPO ($(du -shL "$REPO" | cut -f1) on disk, $(git --git-dir="$REPO" rev-list --all --count) commits); load: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
 report baseline
 report gitscan
 tail -n1 "$DIR/gitscan.stdout"

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:${PATH}"
 MB="${1:-1024}"
 FILES="${2:-4000}"
-OUT="${BENCH_DIR:-bench-out}"
+OUT="${BENCH_DIR:-${TMPDIR:-/tmp}/sasquatch-bench}" # outside the module: the tree holds .go files
 TREE="$OUT/tree-${MB}mb"
 mkdir -p "$OUT"
 
@@ -31,17 +31,20 @@ printf '%s\n' 'sig=' 'sig%3d' 'sig%253d' 'sig\u003d' '.core.windows.net' '.core.
 
 run() { # name, command...
 	local name=$1; shift
-	"$@" >/dev/null 2>&1 || true # warm-up (and page cache)
+	# Output goes to a file, not /dev/null: GNU grep stops at the first match
+	# when its output is /dev/null.
+	local out="$OUT/out.txt"
+	"$@" >"$out" 2>/dev/null || true # warm-up (and page cache)
 	local best="" rss=""
 	for _ in 1 2 3; do
 		local t0 t1 el
 		t0=$(date +%s.%N)
-		/usr/bin/time -f '%M' -o "$OUT/rss" "$@" >/dev/null 2>&1 || true
+		/usr/bin/time -f '%M' -o "$OUT/rss" "$@" >"$out" 2>/dev/null || true
 		t1=$(date +%s.%N)
 		el=$(echo "$t1 - $t0" | bc -l)
-		if [ -z "$best" ] || (($(echo "$el < $best" | bc -l))); then best=$el; rss=$(cat "$OUT/rss"); fi
+		if [ -z "$best" ] || (($(echo "$el < $best" | bc -l))); then best=$el; rss=$(tail -n1 "$OUT/rss"); fi
 	done
-	printf '%-34s %8.3f s %9.1f MB/s %8d MiB peak RSS\n' "$name" "$best" "$(echo "$bytes / $best / 1000000" | bc -l)" "$((rss / 1024))"
+	printf '%-34s %8.3f s %9.1f MB/s %8d MiB peak RSS %8d output lines\n' "$name" "$best" "$(echo "$bytes / $best / 1000000" | bc -l)" "$((rss / 1024))" "$(wc -l <"$out")"
 }
 
 echo "tree: $TREE, $((bytes / 1000000)) MB, $(find "$TREE" -type f | wc -l) files; $(nproc) CPUs; $(go version | cut -d' ' -f3)"

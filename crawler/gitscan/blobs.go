@@ -28,11 +28,13 @@ const (
 	ReasonTreeDepth   = "tree-too-deep"    // trees nested deeper than 4096 (go-git walk)
 )
 
-// Blobs yields every blob reachable from any ref exactly once, then every
-// commit and annotated tag message (Message set), as described in the
-// package documentation. Per-item problems are yielded as *crawler.Skip;
-// cancellation of ctx is yielded as ctx.Err() and ends the sequence. Blobs
-// may be ranged once per Open; it is not safe for concurrent use.
+// Blobs yields every blob reachable from any ref exactly once and every
+// commit and annotated tag message (Message set), interleaved, as described
+// in the package documentation. Per-item problems are yielded as
+// *crawler.Skip; cancellation of ctx is yielded as ctx.Err() and ends the
+// sequence; breaking out of the loop stops and reaps every git process.
+// Each ranging scans afresh and resets [Repo.Coverage]. Not safe for
+// concurrent use.
 func (r *Repo) Blobs(ctx context.Context) iter.Seq2[crawler.Blob, error] {
 	return func(yield func(crawler.Blob, error) bool) {
 		dctx, cancel := context.WithDeadline(ctx, r.deadline)
@@ -241,6 +243,16 @@ func (s *scan) runGit(ctx context.Context) bool {
 	var stdin strings.Builder
 	for _, t := range s.sinceTips(rd) {
 		stdin.WriteString("^" + t + "\n")
+	}
+
+	// A commit-only walk is cheap; if it fails (a missing or corrupt commit)
+	// rev-list --objects would stop early, so walk around the damage instead.
+	if _, err := r.runGit(pctx, []byte(stdin.String()), "rev-list", "--all", "--stdin", "--count"); err != nil {
+		if ctx.Err() != nil {
+			return s.interrupted(ctx)
+		}
+		r.log.Warn("commit graph incomplete; walking objects one by one", "repo", r.cfg.Repo, "err", err)
+		return s.runWalk(ctx)
 	}
 
 	pr, pw, err := os.Pipe()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -33,7 +34,7 @@ func installTransport() {
 		base.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 		base.TLSHandshakeTimeout = 30 * time.Second
 		base.ResponseHeaderTimeout = 5 * time.Minute
-		c := &http.Client{Transport: base, CheckRedirect: sameHostRedirect}
+		c := &http.Client{Transport: countingTransport{base}, CheckRedirect: sameHostRedirect}
 		tr := githttp.NewClientWithOptions(c, &githttp.ClientOptions{RedirectPolicy: githttp.FollowInitialRedirects})
 		client.InstallProtocol("https", tr)
 		client.InstallProtocol("http", tr)
@@ -70,6 +71,7 @@ func (r *Repo) cloneURL(ctx context.Context, raw string) error {
 		return fmt.Errorf("clone %s: credentials in the URL are refused; use Config.Auth", redactURL(raw))
 	}
 	installTransport()
+	ctx = context.WithValue(ctx, budgetKey{}, &fetchBudget{left: r.cfg.MaxFetchBytes})
 	var dir string
 	fetch := false
 	if r.cfg.CacheDir != "" {
@@ -143,4 +145,52 @@ func ctxErr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (%v)", ctx.Err(), err)
 	}
 	return err
+}
+
+// ErrFetchLimit is returned (wrapped) when a clone or fetch would download
+// more than Config.MaxFetchBytes.
+var ErrFetchLimit = errors.New("fetch byte limit reached")
+
+type budgetKey struct{}
+
+// fetchBudget counts response bytes of one clone or fetch (all requests
+// made with its context).
+type fetchBudget struct {
+	mu   sync.Mutex
+	left int64
+}
+
+func (b *fetchBudget) take(n int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.left -= int64(n)
+	return b.left >= 0
+}
+
+// countingTransport enforces the per-clone fetch budget found in a
+// request's context.
+type countingTransport struct{ base http.RoundTripper }
+
+func (t countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return resp, err
+	}
+	if b, ok := req.Context().Value(budgetKey{}).(*fetchBudget); ok && resp.Body != nil {
+		resp.Body = &countingBody{ReadCloser: resp.Body, b: b}
+	}
+	return resp, nil
+}
+
+type countingBody struct {
+	io.ReadCloser
+	b *fetchBudget
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	if n > 0 && !c.b.take(n) {
+		return n, ErrFetchLimit
+	}
+	return n, err
 }

@@ -75,7 +75,7 @@ var hardenedArgs = []string{
 	"-c", "uploadpack.packObjectsHook=",
 	"-c", "gpg.program=false",
 	"-c", "log.showSignature=false",
-	"-c", "core.commitGraph=true",
+	"-c", "i18n.logOutputEncoding=UTF-8",
 	"--no-replace-objects",
 }
 
@@ -97,6 +97,7 @@ func (r *Repo) command(ctx context.Context, args ...string) *exec.Cmd {
 		"GIT_CONFIG_NOSYSTEM=1",
 		"GIT_CONFIG_GLOBAL=/dev/null",
 		"GIT_NO_REPLACE_OBJECTS=1",
+		"GIT_GRAFT_FILE=/nonexistent/sasquatch-no-grafts", // info/grafts could hide history
 		"GIT_TERMINAL_PROMPT=0",
 		"GIT_ALLOW_PROTOCOL=http:https",
 		"GIT_OPTIONAL_LOCKS=0",

@@ -25,7 +25,8 @@ const (
 )
 
 // Config configures [Open]. The zero value is usable: every zero field takes
-// its default.
+// its default. Open copies it; a Config may be shared between goroutines
+// that do not modify it.
 type Config struct {
 	MaxBlobSize  int64         // largest blob scanned (default 64 MiB); bigger: *crawler.Skip "too-large"
 	MaxRepoBytes int64         // total blob bytes scanned per repository (default 8 GiB); then "repo-bytes-limit"
@@ -39,6 +40,9 @@ type Config struct {
 	Repo      string   // name put into Origin.Repo ("OWNER/NAME"); default the path or URL as given
 	SinceTips []string // only objects not reachable from these commits (incremental sweeps)
 	Logger    *slog.Logger
+	// MaxFetchBytes bounds the bytes downloaded by one clone or fetch
+	// (default MaxRepoBytes); above it Open fails with [ErrFetchLimit].
+	MaxFetchBytes int64
 	// AllowInsecureHTTP permits http:// clone URLs (tests, an http GHE).
 	AllowInsecureHTTP bool
 	// NoGitProgram forces go-git for reading objects even when git is installed.
@@ -46,7 +50,8 @@ type Config struct {
 }
 
 // Coverage says how much of a repository was scanned. Complete is true only
-// when every reachable object was read and nothing was skipped.
+// when every reachable object was read and nothing was skipped. It is a
+// plain value returned as a copy.
 type Coverage struct {
 	Complete     bool
 	Shallow      bool           // the repository is a shallow clone: older history is missing
@@ -81,13 +86,19 @@ type Repo struct {
 // Open opens a local repository (a path to a work tree or a bare repository)
 // or clones a URL (bare, every ref) and returns a [Repo]. The clone and all
 // later reads are bounded by cfg.Timeout from now. Close the Repo to remove a
-// temporary clone.
+// temporary clone. Open is safe for concurrent use; distinct Repos are
+// independent. The first clone installs go-git's process-wide http and
+// https transports (timeouts, same-host redirects only, a per-clone byte
+// budget); go-git v5 has no per-clone transport.
 func Open(ctx context.Context, pathOrURL string, cfg Config) (*Repo, error) {
 	if cfg.MaxBlobSize <= 0 {
 		cfg.MaxBlobSize = DefaultMaxBlobSize
 	}
 	if cfg.MaxRepoBytes <= 0 {
 		cfg.MaxRepoBytes = DefaultMaxRepoBytes
+	}
+	if cfg.MaxFetchBytes <= 0 {
+		cfg.MaxFetchBytes = cfg.MaxRepoBytes
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout

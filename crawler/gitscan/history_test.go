@@ -161,7 +161,11 @@ func TestHistory(t *testing.T) {
 			t.Errorf("tag message blobs = %+v", tagMsgs)
 		}
 
-		prov, err := r.Provenance(context.Background(), ids)
+		how := provLog // no silent fallback to the tree walk
+		if cfg.NoGitProgram {
+			how = provAuto
+		}
+		prov, err := r.provenance(context.Background(), ids, how)
 		if err != nil {
 			t.Fatalf("Provenance: %v", err)
 		}

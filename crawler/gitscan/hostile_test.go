@@ -6,7 +6,10 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -17,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/sasquatch-sec/sasquatch/fixtures/history"
 )
 
@@ -170,7 +174,11 @@ func TestHostileTrees(t *testing.T) {
 		if len(res.skipsFor(ReasonSubmodule)) != 1 {
 			t.Errorf("submodule skip missing: %v", res.skips)
 		}
-		prov, err := r.Provenance(context.Background(), ids)
+		how := provLog // no silent fallback to the tree walk
+		if cfg.NoGitProgram {
+			how = provAuto
+		}
+		prov, err := r.provenance(context.Background(), ids, how)
 		if err != nil {
 			t.Fatalf("Provenance: %v", err)
 		}
@@ -185,7 +193,23 @@ func TestHostileTrees(t *testing.T) {
 		if len(latin) != 1 || latin[0].Path != "caf\uFFFD-latin1.txt" {
 			t.Errorf("latin-1 provenance %+v", latin)
 		}
+		if esc := prov[ids[7]]; len(esc) != 1 || esc[0].Path != "x\x1b[31m" {
+			t.Errorf("escape-sequence name provenance %+v", esc)
+		}
 	})
+	// The same repository cloned over smart HTTP (go-git, bare, no
+	// submodules): everything is still found and nothing runs.
+	srv := gitHTTPServer(t, filepath.Dir(b.Dir))
+	tmp := t.TempDir()
+	rc := open(t, srv.URL+"/git/"+filepath.Base(b.Dir), Config{AllowInsecureHTTP: true, TempDir: tmp})
+	cres := collect(t, rc)
+	if len(cres.withData(history.SigParam(70))) != 1 || len(cres.withData(history.SigParam(61))) != 1 || len(cres.errs) != 0 {
+		t.Errorf("clone of hostile repo: %d blobs, errs %v, skips %v", len(cres.blobs), cres.errs, cres.skips)
+	}
+	rc.Close()
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("files left in the clone parent: %v", ents)
+	}
 	if ents, _ := os.ReadDir(marker); len(ents) != 0 {
 		t.Errorf("repository content executed: markers %v", ents)
 	}
@@ -198,7 +222,7 @@ func TestHostileTrees(t *testing.T) {
 
 // gitHTTPServer serves the repositories under root over smart HTTP with
 // `git http-backend`, on loopback.
-func gitHTTPServer(t *testing.T, root string) *httptest.Server {
+func gitHTTPServer(t *testing.T, root string, auth ...string) *httptest.Server {
 	t.Helper()
 	execPath, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {
@@ -209,8 +233,9 @@ func gitHTTPServer(t *testing.T, root string) *httptest.Server {
 		t.Skip("git-http-backend not available")
 	}
 	h := &cgi.Handler{
-		Path: backend,
-		Dir:  root,
+		Path:   backend,
+		Dir:    root,
+		Logger: log.New(io.Discard, "", 0),
 		Env: []string{
 			"GIT_PROJECT_ROOT=" + root,
 			"GIT_HTTP_EXPORT_ALL=1",
@@ -219,7 +244,19 @@ func gitHTTPServer(t *testing.T, root string) *httptest.Server {
 			"HOME=" + t.TempDir(),
 		},
 	}
-	srv := httptest.NewServer(http.StripPrefix("/git", h))
+	var handler http.Handler = http.StripPrefix("/git", h)
+	if len(auth) > 0 {
+		inner := handler
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if u, p, ok := r.BasicAuth(); !ok || u != "x-access-token" || p != auth[0] {
+				w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+				http.Error(w, "authentication required", http.StatusUnauthorized)
+				return
+			}
+			inner.ServeHTTP(w, r)
+		})
+	}
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -304,5 +341,97 @@ func TestCloneEmptyHTTP(t *testing.T) {
 	res := collect(t, r)
 	if len(res.blobs)+len(res.skips)+len(res.errs) != 0 || !r.Coverage().Complete {
 		t.Errorf("empty clone: %+v %+v", res, r.Coverage())
+	}
+}
+
+func TestCacheDirFetch(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"git", "go-git"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			root := t.TempDir()
+			b := history.New(t, filepath.Join(root, "repo"), false)
+			b.Write("a.txt", history.SAS(91)+"\n")
+			b.Commit("one")
+			srv := gitHTTPServer(t, root)
+			cfg := Config{AllowInsecureHTTP: true, CacheDir: t.TempDir(), NoGitProgram: name == "go-git"}
+			url := srv.URL + "/git/repo/.git"
+			r1 := open(t, url, cfg)
+			if len(collect(t, r1).withData(history.SigParam(91))) != 1 {
+				t.Fatal("first clone: token missing")
+			}
+			r1.Close()
+			b.Write("b.txt", history.SAS(92)+"\n")
+			second := b.Commit("two")
+			r2 := open(t, url, cfg)
+			if r2.Dir() != r1.Dir() {
+				t.Errorf("cache dir changed: %s vs %s", r1.Dir(), r2.Dir())
+			}
+			if r2.Tips()["refs/heads/main"] != second {
+				t.Errorf("fetch did not update main: %v", r2.Tips())
+			}
+			res := collect(t, r2)
+			if len(res.withData(history.SigParam(92))) != 1 || len(res.withData(history.SigParam(91))) != 1 {
+				t.Errorf("after fetch: %d blobs, errs %v skips %v", len(res.blobs), res.errs, res.skips)
+			}
+			r2.Close()
+			if _, err := os.Stat(r2.Dir()); err != nil {
+				t.Errorf("cache removed on Close: %v", err)
+			}
+		})
+	}
+}
+
+func TestCloneFetchLimit(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	b := history.New(t, filepath.Join(root, "repo"), false)
+	var sb strings.Builder
+	for i := 0; sb.Len() < 200_000; i++ {
+		fmt.Fprintf(&sb, "%d %x\n", i, sha1.Sum([]byte(fmt.Sprint(i)))) // incompressible-ish
+	}
+	b.Write("big.txt", sb.String())
+	b.Commit("big")
+	srv := gitHTTPServer(t, root)
+	tmp := t.TempDir()
+	_, err := Open(context.Background(), srv.URL+"/git/repo/.git", Config{AllowInsecureHTTP: true, TempDir: tmp, MaxFetchBytes: 20_000})
+	if !errors.Is(err, ErrFetchLimit) {
+		t.Fatalf("Open = %v, want ErrFetchLimit", err)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("partial clone left behind: %v", ents)
+	}
+	r := open(t, srv.URL+"/git/repo/.git", Config{AllowInsecureHTTP: true, TempDir: tmp, MaxFetchBytes: 10 << 20})
+	if len(collect(t, r).withData("199 ")) == 0 {
+		t.Errorf("clone under the limit incomplete")
+	}
+}
+
+func TestCloneAuth(t *testing.T) {
+	t.Parallel()
+	const token = "SYNTHETIC-CLONE-TOKEN-000001"
+	root := t.TempDir()
+	b := history.New(t, filepath.Join(root, "repo"), false)
+	b.Write("a.txt", history.SAS(96)+"\n")
+	b.Commit("one")
+	srv := gitHTTPServer(t, root, token)
+	url := srv.URL + "/git/repo/.git"
+	_, err := Open(context.Background(), url, Config{AllowInsecureHTTP: true, TempDir: t.TempDir()})
+	if err == nil {
+		t.Fatal("clone without credentials succeeded")
+	}
+	_, err = Open(context.Background(), url, Config{AllowInsecureHTTP: true, TempDir: t.TempDir(),
+		Auth: &githttp.BasicAuth{Username: "x-access-token", Password: "WRONG-" + token}})
+	if err == nil || strings.Contains(err.Error(), token) {
+		t.Fatalf("clone with a wrong token: %v", err)
+	}
+	r := open(t, url, Config{AllowInsecureHTTP: true, TempDir: t.TempDir(),
+		Auth: &githttp.BasicAuth{Username: "x-access-token", Password: token}})
+	if len(collect(t, r).withData(history.SigParam(96))) != 1 {
+		t.Error("token blob not found in authenticated clone")
+	}
+	cfg, _ := os.ReadFile(filepath.Join(r.Dir(), "config"))
+	if strings.Contains(string(cfg), token) {
+		t.Error("token written into the clone's config")
 	}
 }

@@ -2,9 +2,11 @@ package gitscan
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/sasquatch-sec/sasquatch/crawler"
@@ -43,6 +45,19 @@ type provenance struct {
 // is then partial and err says so. Blobs not found in any tree (e.g. only
 // referenced by a tag) have no entry. Not safe for concurrent use.
 func (r *Repo) Provenance(ctx context.Context, blobIDs []string) (map[string][]crawler.Origin, error) {
+	return r.provenance(ctx, blobIDs, provAuto)
+}
+
+// Provenance strategies: provAuto is git log with the tree walk as
+// fallback (git program) or the tree walk (go-git).
+const (
+	provAuto    = iota
+	provLog     // git log --raw -c only
+	provRevList // git rev-list order + batched tree reads
+	provWalk    // parents-first walk through the object reader
+)
+
+func (r *Repo) provenance(ctx context.Context, blobIDs []string, how int) (map[string][]crawler.Origin, error) {
 	out := map[string][]crawler.Origin{}
 	if r.empty || len(blobIDs) == 0 {
 		return out, nil
@@ -62,9 +77,23 @@ func (r *Repo) Provenance(ctx context.Context, blobIDs []string) (map[string][]c
 	p.rd = r.reader(ctx)
 	defer p.rd.close()
 	var err error
-	if r.git != "" {
+	switch {
+	case how == provLog:
+		err = p.fromLog(ctx)
+	case how == provRevList:
 		err = p.orderGit(ctx)
-	} else {
+	case how == provWalk:
+		err = p.orderWalk(ctx)
+	case r.git != "":
+		err = p.fromLog(ctx)
+		if err != nil && ctx.Err() == nil {
+			// A missing or corrupt object stops git log; the walk tolerates it.
+			r.log.Info("provenance: git log failed; walking trees instead", "repo", r.cfg.Repo, "err", err)
+			clear(p.out)
+			clear(p.found)
+			err = p.orderWalk(ctx)
+		}
+	default:
 		err = p.orderWalk(ctx)
 	}
 	if err == nil {
@@ -270,18 +299,7 @@ func (p *provenance) visit(oid string, c commitInfo, parents []string) {
 		if !introduced {
 			continue
 		}
-		key := pb.blob + "\x00" + pb.path
-		if _, ok := p.found[key]; ok || len(p.out[pb.blob]) >= maxOriginsPerBlob {
-			continue
-		}
-		p.found[key] = len(p.out[pb.blob])
-		p.out[pb.blob] = append(p.out[pb.blob], crawler.Origin{
-			Repo:   p.r.cfg.Repo,
-			Commit: oid,
-			Path:   strings.ToValidUTF8(pb.path, "\uFFFD"),
-			Author: c.author,
-			Time:   c.time,
-		})
+		p.record(pb.blob, pb.path, oid, c)
 	}
 }
 
@@ -430,4 +448,129 @@ func (p *provenance) orderWalk(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// fromLog finds introductions with one `git log --raw -c` over every ref in
+// topological order, oldest first: git's own tree diffs list, per commit,
+// the paths whose blob differs from the parent's (for merges: from every
+// parent), which is exactly where a blob is introduced. Memory is constant
+// apart from the results.
+func (p *provenance) fromLog(ctx context.Context) error {
+	errb := &tailBuffer{max: 2048}
+	cmd := p.r.command(ctx, "-c", "core.quotePath=true", "-c", "color.ui=false", "-c", "diff.renames=false",
+		"log", "--all", "--topo-order", "--reverse", "--raw", "--no-abbrev", "-c", "--root",
+		"--no-renames", "--no-ext-diff", "--no-textconv", "--no-mailmap", "--no-notes", "--no-decorate",
+		"--date=raw", "--format=%x01%H%n%T %ad %an <%ae>")
+	cmd.Stderr = errb
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("git log: %w", err)
+	}
+	br := bufio.NewReaderSize(out, 256<<10)
+	var commit string
+	var info commitInfo
+	expectIdent := false
+	var perr error
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// An absurd path; skip the rest of the line.
+			for err == bufio.ErrBufferFull {
+				_, err = br.ReadSlice('\n')
+			}
+			continue
+		}
+		if len(line) == 0 && err != nil {
+			break
+		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		switch {
+		case len(line) > 0 && line[0] == 1:
+			commit = string(bytes.TrimSpace(line[1:]))
+			info = commitInfo{}
+			expectIdent = true
+		case expectIdent:
+			expectIdent = false
+			// "<tree> <unix> <tz> <name> <<email>>"
+			f := bytes.SplitN(line, []byte(" "), 4)
+			if len(f) == 4 {
+				info.author, info.time = parseIdent(append(append(append(append([]byte{}, f[3]...), ' '), f[1]...), append([]byte(" "), f[2]...)...))
+			}
+		case len(line) > 0 && line[0] == ':' && validOID(commit):
+			p.logEntry(commit, info, line)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	werr := cmd.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if werr != nil {
+		return fmt.Errorf("git log: %w: %s", werr, errb.String())
+	}
+	return perr
+}
+
+// logEntry handles one raw diff line: ":m1 m2 o1 o2 S\tpath" or, for an
+// n-parent merge, n colons, n+1 modes, n+1 IDs, the status and the path.
+func (p *provenance) logEntry(commit string, info commitInfo, line []byte) {
+	n := 0
+	for n < len(line) && line[n] == ':' {
+		n++
+	}
+	meta, rawPath, ok := bytes.Cut(line[n:], []byte("\t"))
+	if !ok {
+		return
+	}
+	f := bytes.Fields(meta)
+	if len(f) != 2*(n+1)+1 {
+		return
+	}
+	mode := f[n]
+	result := f[2*n+1]
+	if string(mode) == "160000" || string(mode) == "000000" {
+		return
+	}
+	hexID := p.targets[oidOf(result)]
+	if hexID == "" || hexID != string(result) {
+		return
+	}
+	for _, par := range f[n+1 : 2*n+1] {
+		if bytes.Equal(par, result) {
+			return // only the mode changed
+		}
+	}
+	path := string(rawPath)
+	if strings.HasPrefix(path, "\"") {
+		if u, err := strconv.Unquote(path); err == nil {
+			path = u
+		}
+	}
+	p.record(hexID, path, commit, info)
+}
+
+func oidOf(hexID []byte) oid20 {
+	o, _ := toOID20(string(hexID))
+	return o
+}
+
+// record adds the first introduction of blob at path.
+func (p *provenance) record(blob, path, commit string, c commitInfo) {
+	key := blob + "\x00" + path
+	if _, ok := p.found[key]; ok || len(p.out[blob]) >= maxOriginsPerBlob {
+		return
+	}
+	p.found[key] = len(p.out[blob])
+	p.out[blob] = append(p.out[blob], crawler.Origin{
+		Repo:   p.r.cfg.Repo,
+		Commit: commit,
+		Path:   strings.ToValidUTF8(path, "\uFFFD"),
+		Author: c.author,
+		Time:   c.time,
+	})
 }
