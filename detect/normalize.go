@@ -236,7 +236,7 @@ func joinIpynb(t, dst *text) *text {
 		for j < len(b) && isSpace(b[j]) {
 			j++
 		}
-		if j+1 < len(b) && b[j] == '"' && !isSpace(b[j+1]) && b[j+1] != '"' &&
+		if j+1 < len(b) && b[j] == '"' && (!isSpace(b[j+1]) || continuesLiteral(b, i, j+1)) && b[j+1] != '"' &&
 			!completeSigBefore(b, i) && !hasPrefixFold(b, j+1, "http") {
 			if w == nil {
 				w = newBuilder(t, dst)
@@ -252,6 +252,21 @@ func joinIpynb(t, dst *text) *text {
 	}
 	w.copyRange(last, len(b))
 	return w.out
+}
+
+// continuesLiteral reports whether a notebook line ending at i closes an
+// escaped string literal (`\"`) and the next line, starting at k, opens one
+// after its indentation: Python implicit concatenation inside a notebook
+// cell, `("https://...\"\n", "        \"?sv=...`. The indentation stays in
+// the joined text; joinLiterals removes it after JSON unescaping.
+func continuesLiteral(b []byte, i, k int) bool {
+	if i < 2 || b[i-1] != '"' || b[i-2] != '\\' {
+		return false
+	}
+	for k < len(b) && k-i < 256 && (b[k] == ' ' || b[k] == '\t') {
+		k++
+	}
+	return k+1 < len(b) && b[k] == '\\' && b[k+1] == '"'
 }
 
 // completeSigBefore reports whether the text just before i ends a complete

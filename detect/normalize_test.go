@@ -45,6 +45,7 @@ func TestTextForms(t *testing.T) {
 		{"python implicit", []byte("u = (\"https://contosonorm.blob.core.windows.net/c/f.txt?" + q[:50] + "\"\r\n     \"" + q[50:] + "\")\r\n"), []string{"split-string"}, []string{"\r\n"}},
 		{"shell continuation", []byte("curl \"https://contosonorm.blob.core.windows.net/c/f.txt?" + q[:50] + "\" \\\n\"" + q[50:] + "\"\n"), []string{"split-string"}, nil},
 		{"ipynb source items", []byte(`{"cell_type":"code","source": ["x = \"https://contosonorm.blob.core.windows.net/c/f.txt?` + q[:30] + `\n", "` + q[30:] + `\"\n"]}`), []string{"split-string", "ipynb"}, nil},
+		{"ipynb python implicit concatenation", []byte("{\"source\": [\n    \"U = (\\\"https://contosonorm.blob.core.windows.net/c/f.txt\\\"\\n\",\n    \"     \\\"?" + q[:30] + "\\\"\\n\",\n    \"     \\\"" + q[30:] + "\\\")\\n\"\n]}"), []string{"split-string"}, nil},
 		{"crlf", []byte("line1\r\nurl=" + sasURL07 + "\r\nline3\r\n"), nil, nil},
 		{"utf-16le bom", encodeUTF16("x = '"+sasURL07+"'\r\n", false, true), []string{"utf-16"}, nil},
 		{"utf-16le", encodeUTF16("x = '"+sasURL07+"'\r\n", false, false), []string{"utf-16"}, nil},

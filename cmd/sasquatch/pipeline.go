@@ -145,6 +145,11 @@ func (e *engine) scan(ctx context.Context, blobs iter.Seq2[crawler.Blob, error],
 				e.st.bytes.Add(int64(len(b.Data) - b.Overlap))
 				res := e.det.Detect(b.Data)
 				e.st.rejected.Add(int64(res.Rejected))
+				if res.Truncated {
+					// A detector bound was hit: the rest of this blob was not examined.
+					e.st.skip("detector-limit", 0)
+					e.st.problem("detector limit reached in " + b.Origin.Path + ": the rest of it was not examined")
+				}
 				b.Data = nil // the hit keeps provenance, not content
 				for _, m := range res.Matches {
 					if !crawler.KeepMatch(b, m.Start, m.End) {
