@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"sync"
 	"testing"
 
@@ -95,4 +96,39 @@ func BenchmarkPrefilter(b *testing.B) {
 			b.Fatal("unexpected hit")
 		}
 	}
+}
+
+// BenchmarkPhysicalLimit is the ceiling on this machine: one SIMD pass over
+// the same bytes that does nothing but read them (bytes.Count of one byte,
+// memory- and load-bound). Detect's no-token path is compared with it.
+func BenchmarkPhysicalLimit(b *testing.B) {
+	clean, _ := benchData()
+	b.Run("bytes.Count", func(b *testing.B) {
+		b.SetBytes(int64(len(clean)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if bytes.Count(clean, []byte{0}) != 0 {
+				b.Fatal("NUL in generated text")
+			}
+		}
+	})
+	b.Run("bytes.IndexByte-equals", func(b *testing.B) {
+		// The pre-pass's own primitive: find every '=' (frequent in source).
+		b.SetBytes(int64(len(clean)))
+		b.ReportAllocs()
+		for b.Loop() {
+			n := 0
+			for i := 0; ; {
+				k := bytes.IndexByte(clean[i:], '=')
+				if k < 0 {
+					break
+				}
+				n++
+				i += k + 1
+			}
+			if n == 0 {
+				b.Fatal("no '=' in generated text")
+			}
+		}
+	})
 }
