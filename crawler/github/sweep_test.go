@@ -279,7 +279,14 @@ func TestSweepForksAndArchived(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			f := newFakeGH(t, repos)
+			// Each subtest builds its own repositories: newFakeGH writes
+			// into them (tipSHA), and the subtests run in parallel.
+			own := make([]*fakeRepo, len(repos))
+			for i, r := range repos {
+				cp := *r
+				own[i] = &cp
+			}
+			f := newFakeGH(t, own)
 			c := f.newTestClient(t, tc.cfg, nil)
 			col := newCollector(4)
 			sum, err := c.Sweep(context.Background(), Targets{Orgs: []string{"contoso"}}, col.scan)
