@@ -255,46 +255,44 @@ func (c *Client) processRepo(ctx context.Context, r Repo, scan ScanFunc, cnt *co
 	defer cancel()
 	timedOut := func() bool { return ctx.Err() == nil && rctx.Err() != nil }
 
-	var src RepoSource
-	var closer func()
-	if c.cfg.History == HistoryNone {
-		ts, reason, err := c.openTarball(rctx, r)
-		if ctx.Err() != nil {
-			return outcome{}, ctx.Err()
+	// open returns the repository's content, or "empty" or a skip reason.
+	open := func() (clonedRepo, string, error) {
+		if c.cfg.History == HistoryNone {
+			ts, reason, err := c.openTarball(rctx, r)
+			if ts == nil {
+				return nil, reason, err
+			}
+			return ts, reason, err
 		}
-		switch {
-		case reason == "empty":
-			c.log.Info("github repository empty", "repo", r.FullName)
-			return outcome{scanned: true, empty: true}, nil
-		case timedOut():
-			return skip("timeout", err)
-		case reason != "":
-			return skip(reason, err)
-		}
-		src, closer = ts, func() { closeQuiet(ts) }
-	} else {
-		cr, reason, err := c.cloneWithRetry(rctx, r)
-		if ctx.Err() != nil {
-			return outcome{}, ctx.Err()
-		}
-		switch {
-		case reason == "empty":
-			c.log.Info("github repository empty", "repo", r.FullName)
-			return outcome{scanned: true, empty: true}, nil
-		case timedOut():
-			return skip("timeout", err)
-		case reason != "":
-			return skip(reason, err)
-		}
-		if e, ok := cr.(interface{ isEmpty() bool }); ok && e.isEmpty() {
-			closeQuiet(cr)
-			c.log.Info("github repository empty", "repo", r.FullName)
-			return outcome{scanned: true, empty: true}, nil
-		}
-		src, closer = cr, func() { closeQuiet(cr) }
+		return c.cloneWithRetry(rctx, r)
 	}
+	src, reason, err := open()
+	if ctx.Err() != nil {
+		if src != nil {
+			closeQuiet(src)
+		}
+		return outcome{}, ctx.Err()
+	}
+	if reason == "" && src != nil {
+		if e, ok := src.(interface{ isEmpty() bool }); ok && e.isEmpty() {
+			reason = "empty"
+		}
+	}
+	if reason != "" && src != nil {
+		closeQuiet(src)
+	}
+	switch {
+	case reason == "empty":
+		c.log.Info("github repository empty", "repo", r.FullName)
+		return outcome{scanned: true, empty: true}, nil
+	case timedOut():
+		return skip("timeout", err)
+	case reason != "":
+		return skip(reason, err)
+	}
+	closer := func() { closeQuiet(src) }
 	defer closer()
-	err := scan(rctx, r, &countingSource{RepoSource: src, cnt: cnt})
+	err = scan(rctx, r, &countingSource{RepoSource: src, cnt: cnt})
 	if ctx.Err() != nil {
 		return outcome{}, ctx.Err()
 	}
