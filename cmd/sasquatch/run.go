@@ -127,6 +127,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "sasquatch: %s\nRun 'sasquatch --help' for usage.\n", scrub(err.Error()))
 		return exitError
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		fmt.Fprintln(stderr, "sasquatch: interrupted; the findings made so far were written")
+		return exitError
 	case err != nil:
 		fmt.Fprintf(stderr, "sasquatch: %s\n", scrub(err.Error()))
 		return exitError
