@@ -28,11 +28,15 @@ type Origin struct {
 // previous chunk; one that starts there but ends later is kept, because the
 // previous chunk held only its prefix. Use [KeepMatch].
 type Blob struct {
-	ID      string // git object ID for history blobs ("" for files); the dedup key
-	Data    []byte
-	Origin  Origin
-	Offset  int64
-	Line    int
+	ID     string // git object ID for history blobs ("" for files); the dedup key
+	Data   []byte
+	Origin Origin
+	Offset int64
+	Line   int
+	// Column is the 1-based byte column of Data[0] within its line (0 and 1
+	// both mean Data starts a line). Only a chunk that starts in the middle
+	// of a long line has Column > 1.
+	Column  int
 	Overlap int
 	// Message reports that Data is a commit or tag message, not file content.
 	Message bool

@@ -298,6 +298,19 @@ func (w *walker) root(p string) bool {
 		}
 		return w.skip(errSkip(o, err))
 	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		// A link the user named is followed once, as grep -r and find -H do
+		// (/dev/stdin, a Kubernetes secret mount, a link to a checkout); links
+		// found inside the walk are never followed.
+		target, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return w.skip(errSkip(o, err))
+		}
+		if fi, err = os.Lstat(target); err != nil {
+			return w.skip(errSkip(o, err))
+		}
+		p = target
+	}
 	switch m := fi.Mode(); {
 	case m&fs.ModeSymlink != 0:
 		return w.skip(&Skip{Origin: o, Reason: ReasonSymlink})
@@ -410,7 +423,7 @@ func (w *walker) stream(r io.Reader, o Origin, size int64) bool {
 	cs, ov, limit := w.d.cfg.ChunkSize, w.d.cfg.ChunkOverlap, w.d.cfg.MaxFileSize
 	lr := &io.LimitedReader{R: r, N: limit}
 	var tail []byte // the bytes the next chunk repeats
-	offset, line := int64(0), 1
+	offset, line, col := int64(0), 1, 1
 	for first := true; ; first = false {
 		if w.cancelled() {
 			return false
@@ -429,7 +442,7 @@ func (w *walker) stream(r io.Reader, o Origin, size int64) bool {
 		fresh := len(buf) - len(tail)
 		if err != nil && err != io.EOF {
 			if fresh > 0 {
-				if !w.yield(Blob{Data: buf, Origin: o, Offset: offset, Line: line, Overlap: len(tail)}, nil) {
+				if !w.yield(Blob{Data: buf, Origin: o, Offset: offset, Line: line, Column: col, Overlap: len(tail)}, nil) {
 					return false
 				}
 			}
@@ -443,7 +456,7 @@ func (w *walker) stream(r io.Reader, o Origin, size int64) bool {
 		if fresh == 0 && !first {
 			break // the previous chunk ended exactly at the end
 		}
-		b := Blob{Data: buf, Origin: o, Offset: offset, Line: line, Overlap: len(tail)}
+		b := Blob{Data: buf, Origin: o, Offset: offset, Line: line, Column: col, Overlap: len(tail)}
 		if !eof {
 			// Prepare the next chunk before yielding: the receiver owns buf.
 			// It repeats at least ov bytes and at most cs/2, and starts at
@@ -454,6 +467,11 @@ func (w *walker) stream(r io.Reader, o Origin, size int64) bool {
 				adv = lo + i
 			}
 			line += bytes.Count(buf[:adv], []byte{'\n'})
+			if i := bytes.LastIndexByte(buf[:adv], '\n'); i >= 0 {
+				col = adv - i
+			} else {
+				col += adv
+			}
 			offset += int64(adv)
 			tail = bytes.Clone(buf[adv:])
 		}

@@ -597,3 +597,37 @@ func BenchmarkDirWalk(b *testing.B) {
 		}
 	}
 }
+
+// TestDirChunkColumn: a chunk that starts in the middle of a long line
+// carries the column of its first byte, so a match on that line gets its
+// real column (minified files are where this matters).
+func TestDirChunkColumn(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	line := strings.Repeat("abcdefgh", 1<<12) // 32 KiB, no newline
+	content := "first line\n" + line + "\nlast\n"
+	if err := os.WriteFile(filepath.Join(dir, "min.js"), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDir([]string{dir}, DirConfig{ChunkSize: 4096, ChunkOverlap: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks := 0
+	for b, err := range d.Blobs(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunks++
+		// Where does Data[0] sit in the file? Recompute from Offset.
+		before := content[:b.Offset]
+		wantLine := strings.Count(before, "\n") + 1
+		wantCol := int(b.Offset) - strings.LastIndexByte(before, '\n')
+		if b.Line != wantLine || max(b.Column, 1) != wantCol {
+			t.Errorf("chunk at offset %d: line %d column %d, want line %d column %d", b.Offset, b.Line, b.Column, wantLine, wantCol)
+		}
+	}
+	if chunks < 8 {
+		t.Fatalf("only %d chunks: the test does not exercise mid-line chunk starts", chunks)
+	}
+}

@@ -101,12 +101,16 @@ func TestDirTree(t *testing.T) {
 		{name: "file arguments", paths: []string{root + "/./b//utf8.txt", root + "/link.txt", root + "/fifo", root + "/a.txt"},
 			want: []item{
 				{Path: root + "/b/utf8.txt", Data: "\xff\xfe\xfd bad \xc3\x28\n", Line: 1},
-				{Path: root + "/link.txt", Reason: ReasonSymlink},
+				{Path: root + "/link.txt", Data: "alpha\n", Line: 1}, // a link argument is followed once
 				{Path: root + "/fifo", Reason: ReasonSpecial},
 				{Path: root + "/a.txt", Data: "alpha\n", Line: 1},
 			}},
-		{name: "directory link argument is not followed", paths: []string{root + "/dirlink"},
-			want: []item{{Path: root + "/dirlink", Reason: ReasonSymlink}}},
+		{name: "a directory link argument is followed once (find -H)", paths: []string{root + "/dirlink"},
+			want: []item{
+				{Path: "nul.bin", Data: string(make([]byte, 4096)), Line: 1},
+				{Path: "up", Reason: ReasonSymlink},
+				{Path: "utf8.txt", Data: "\xff\xfe\xfd bad \xc3\x28\n", Line: 1},
+			}},
 		{name: "a trailing slash resolves a directory link argument", paths: []string{root + "/dirlink/"},
 			want: []item{
 				{Path: "nul.bin", Data: string(make([]byte, 4096)), Line: 1},

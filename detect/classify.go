@@ -228,6 +228,8 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 	// times
 	st, hasSt := parseTime(get("st"))
 	se, hasSe := parseTime(get("se"))
+	// an se that is not a time makes the service answer 400: as malformed as no se
+	badSe := hasP("se") && !hasSe
 	t.Start = st
 	eff := se
 	if t.Kind == KindUserDelegation {
@@ -247,7 +249,7 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 	// gates (§7.2)
 	si := hasP("si")
 	var gates []string
-	if t.Kind == KindAccount && (!hasP("se") || !hasP("sp")) || t.Kind != KindAccount && (!hasP("se") || !hasP("sp")) && !si {
+	if t.Kind == KindAccount && (!hasP("se") || !hasP("sp")) || t.Kind != KindAccount && (!hasP("se") || !hasP("sp")) && !si || badSe {
 		gates = append(gates, TagMalformed)
 	}
 	if t.Cloud == CloudEmulator || t.Account == "devstoreaccount1" {
@@ -331,6 +333,8 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 		}
 	} else if si {
 		tag(TagNeedsLiveCheck)
+	} else if badSe {
+		lifeReason = "lifetime: unknown (se is not a time)"
 	} else {
 		lifeReason = "lifetime: unknown (no expiry)"
 	}

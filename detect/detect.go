@@ -45,7 +45,8 @@ func (d *Detector) clock() time.Time {
 // Detect result with a match implies Prefilter(data). Prefilter does not
 // allocate when it returns false. It is safe for concurrent use.
 func (d *Detector) Prefilter(data []byte) bool {
-	return len(d.prefilter().scan(data, 1)) > 0
+	cands, _ := d.prefilter().scan(data, 1)
+	return len(cands) > 0
 }
 
 func (d *Detector) prefilter() *prefilter {
@@ -70,12 +71,12 @@ func (d *Detector) Detect(data []byte) (res Result) {
 
 // detect is Detect without the recover, so that fuzzing sees panics.
 func (d *Detector) detect(data []byte) (res Result) {
-	cands := d.prefilter().scan(data, maxAnchors)
+	cands, full := d.prefilter().scan(data, maxAnchors)
 	if len(cands) == 0 {
 		return Result{}
 	}
 	now := d.clock()
-	st := &state{data: data, now: now, budget: maxParses, seen: map[[2]int]bool{}, truncated: len(cands) >= maxAnchors}
+	st := &state{data: data, now: now, budget: maxParses, seen: map[seenKey]bool{}, truncated: full}
 	var u8, u16 []int
 	for _, c := range cands {
 		if c.cls == clsSig16 || c.cls == clsKey16 {
@@ -184,6 +185,14 @@ func positions(data []byte, ms []Match) {
 	}
 }
 
+// seenKey identifies a match found twice (from overlapping regions). The
+// fingerprint is part of it: two credentials can span the same bytes (an
+// AccountKey= and a SharedAccessSignature= in one connection string).
+type seenKey struct {
+	start, end int
+	fp         string
+}
+
 // state is the per-call state of Detect.
 type state struct {
 	data      []byte
@@ -191,7 +200,7 @@ type state struct {
 	budget    int
 	matches   []Match
 	rejected  int
-	seen      map[[2]int]bool
+	seen      map[seenKey]bool
 	truncated bool
 }
 
@@ -243,7 +252,7 @@ func (st *state) add(m Match) {
 	if m.Start < 0 || m.End > len(st.data) || m.Start >= m.End {
 		return
 	}
-	k := [2]int{m.Start, m.End}
+	k := seenKey{m.Start, m.End, m.Fingerprint}
 	if st.seen[k] {
 		return
 	}
@@ -272,7 +281,7 @@ func (st *state) addSAS(t *text, r *rawSAS, ipynb bool) {
 		tok.URL = NewSecret(r.url + "?" + q)
 		red = r.url + "?" + red
 	}
-	tok.Redacted = red
+	tok.Redacted = maskValues(red)
 	reasons := cl.reasons
 	f := spanFlags(t, r.start, r.end)
 	extra := []string{}
@@ -403,7 +412,7 @@ func (st *state) addKey(t *text, i int) (int, bool) {
 	}
 	tok.Signature = NewSecret(key)
 	conn := string(b[cs:vs]) + Redacted + string(b[ve:ce])
-	tok.Redacted = conn
+	tok.Redacted = maskValues(conn)
 	tok.Query = NewSecret(string(b[cs:ce]))
 	var reasons []string
 	sev := Critical
@@ -436,13 +445,15 @@ func (st *state) addKey(t *text, i int) (int, bool) {
 		Reasons:     reasons,
 		Fingerprint: Fingerprint(tok.Account, key),
 	})
-	return ce, true
+	// the end of the key, not of the connection string: a SharedAccessSignature=
+	// after the key in the same connection string is a credential of its own
+	return ve, true
 }
 
 // detectRegion runs normalisation and parsing on data[rs:re] without the
 // prefilter (used by Parse).
 func (d *Detector) detectRegion(data []byte, rs, re int, now time.Time) Result {
-	st := &state{data: data, now: now, budget: maxParses, seen: map[[2]int]bool{}}
+	st := &state{data: data, now: now, budget: maxParses, seen: map[seenKey]bool{}}
 	re = min(re, rs+maxRegion)
 	if hasNULPattern(data) {
 		be := len(data) >= 2 && (data[0] == 0xFE && data[1] == 0xFF || data[0] == 0)

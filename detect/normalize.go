@@ -355,6 +355,30 @@ func unescapeHTML(t, dst *text) *text {
 			i += k - 1
 			continue
 		}
+		// text escaped more than once: "&amp;amp;" is '&', "&amp;#38;" is '&',
+		// "&amp;quot;" is '"' (an HTML page quoting an XML config, ...)
+		j, depth := i+1, 0
+		for depth < 8 && hasPrefixFold(b, j, "amp;") {
+			j += len("amp;")
+			depth++
+		}
+		if depth > 0 {
+			c, end := byte('&'), j
+			for _, e := range htmlEntities[1:] { // not &amp;: every amp; was consumed above
+				if hasPrefixFold(b, j, e.s[1:]) {
+					c, end = e.c, j+len(e.s)-1
+					break
+				}
+			}
+			if w == nil {
+				w = newBuilder(t, dst)
+			}
+			w.copyRange(last, i)
+			w.emit(c, i, end, flHTML)
+			last = end
+			i = last - 1
+			continue
+		}
 		for _, e := range htmlEntities {
 			if hasPrefixFold(b, i, e.s) {
 				if w == nil {
@@ -442,6 +466,15 @@ func hasDelimEscape(b []byte) bool {
 	return false
 }
 
+// keepEncoded reports the bytes that percent-decoding leaves encoded: those
+// that end a query or a URL (space, quotes, ';', '#', brackets, controls,
+// non-ASCII). Decoded, they would cut a SAS whose values hold them, such as
+// rscd=attachment%3B%20filename%3D%22a.pdf%22 before its sig, or a path
+// such as /c/my%20file.txt off its host. A signature never holds them.
+func keepEncoded(c byte) bool {
+	return c != '?' && isQTerm(c)
+}
+
 // percentRound decodes %XX escapes in every run that qualifies: in round 0
 // any run with an escape, later only runs that still contain an encoded
 // delimiter (%3F, %26, %3D), i.e. a URL that was nested in a URL. '+' is never
@@ -486,7 +519,7 @@ func percentRound(t, dst *text, round int) (*text, bool) {
 			continue
 		}
 		for i := rs; i+2 < re; i++ {
-			if b[i] == '%' && isHex(b[i+1]) && isHex(b[i+2]) {
+			if b[i] == '%' && isHex(b[i+1]) && isHex(b[i+2]) && !keepEncoded(unhex(b[i+1])<<4|unhex(b[i+2])) {
 				if w == nil {
 					w = newBuilder(t, dst)
 				}
@@ -555,7 +588,12 @@ func normalize(t, spare *text) *text {
 	step(joinContinuations)
 	step(joinIpynb)
 	step(unescapeHTML)
-	step(unescapeJSON)
+	// JSON in a JSON string ("{\\"url\\": \\"...\\u0026sig=..."): a second round
+	// when the first one decoded something
+	if out := unescapeJSON(t, spare); out != t {
+		t, spare = out, t
+		step(unescapeJSON)
+	}
 	step(joinLiterals)
 	for r := range maxPctRounds {
 		out, changed := percentRound(t, spare, r)

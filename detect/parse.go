@@ -39,6 +39,7 @@ type rawSAS struct {
 	host       hostInfo
 	hasHost    bool
 	paired     bool   // host taken from an endpoint nearby
+	ownURL     bool   // the query belongs to a URL whose host is not a usable name ({account}.blob...): no pairing
 	lead       string // up to 32 bytes before the query, for vendor checks
 }
 
@@ -106,10 +107,15 @@ func extractSAS(b []byte, s int) (rawSAS, bool) {
 	}
 	r := rawSAS{start: qs, qs: qs, qe: qe}
 	// a key before the query: SharedAccessSignature=sv=..., AZURE_STORAGE_SAS_TOKEN=sv=..., token:sv=...
+	// amp is the first '&' at or after qs; it is found once per segment, not
+	// once per key=, so that "a=a=a=...sig=" costs linear time, not quadratic
+	amp := -1
 	for qs < s {
-		amp := qs
-		for amp < qe && b[amp] != '&' {
-			amp++
+		if amp < qs {
+			amp = qs
+			for amp < qe && b[amp] != '&' {
+				amp++
+			}
 		}
 		seg := b[qs:amp]
 		eq := indexByte(seg, '=')
@@ -150,8 +156,14 @@ func extractSAS(b []byte, s int) (rawSAS, bool) {
 		}
 		if eq := indexByte(b[i:j], '='); eq > 0 {
 			k := strings.ToLower(string(b[i : i+eq]))
+			ve := j
+			if k == "sig" {
+				// an escape left encoded by normalisation (%22, %20...) ends
+				// a signature: "...%3D%22" in a quoted URL nested in a URL
+				ve = i + eq + 1 + keptEscape(b[i+eq+1:j])
+			}
 			if r.param(k) == nil && len(r.params) < 64 {
-				r.params = append(r.params, qparam{key: k, val: string(b[i+eq+1 : j]), vs: i + eq + 1, ve: j})
+				r.params = append(r.params, qparam{key: k, val: string(b[i+eq+1 : ve]), vs: i + eq + 1, ve: ve})
 			}
 		}
 		i = j + 1
@@ -172,6 +184,17 @@ func extractSAS(b []byte, s int) (rawSAS, bool) {
 	}
 	r.end = qe
 	return r, true
+}
+
+// keptEscape returns the index of the first %XX in v that normalisation
+// kept encoded (keepEncoded), or len(v).
+func keptEscape(v []byte) int {
+	for i := 0; i+2 < len(v); i++ {
+		if v[i] == '%' && isHex(v[i+1]) && isHex(v[i+2]) && keepEncoded(unhex(v[i+1])<<4|unhex(v[i+2])) {
+			return i
+		}
+	}
+	return len(v)
 }
 
 func indexByte(b []byte, c byte) int {
@@ -196,6 +219,9 @@ func (r *rawSAS) parseURL(b []byte, q int) {
 		for sch > 0 && isSchemeByte(u[sch-1]) {
 			sch--
 		}
+		for sch < i && !('a' <= u[sch]|0x20 && u[sch]|0x20 <= 'z') { // a scheme starts with a letter
+			sch++
+		}
 		us += sch
 		u = u[sch:]
 		rest = u[i-sch+3:]
@@ -211,6 +237,10 @@ func (r *rawSAS) parseURL(b []byte, q int) {
 	}
 	hostPart = strings.ToLower(hostPart)
 	if !validHost(hostPart) {
+		// https://{account}.blob.core.windows.net/c?sv=...: the token's own
+		// URL names its account with a template; an endpoint elsewhere in
+		// the text is not it
+		r.ownURL = strings.HasPrefix(hostPart, ".") || strings.Contains(u, "://") && strings.ContainsAny(hostPart, "{}$%")
 		return
 	}
 	r.url = u
@@ -226,7 +256,7 @@ func isSchemeByte(c byte) bool {
 // pair gives a bare token the storage endpoint nearest to it: the closest one
 // before it, else the closest one after it.
 func (r *rawSAS) pair(eps []endpoint) {
-	if r.hasHost || len(eps) == 0 {
+	if r.hasHost || r.ownURL || len(eps) == 0 {
 		return
 	}
 	best := -1
@@ -417,6 +447,13 @@ func redactText(s string) string {
 		}
 		out = append(out, b[i:i+n]...)
 		e := i + n
+		// the '=' may be an HTML entity, whose '&' would end the value below
+		for _, eq := range []string{"&#61;", "&#061;", "&#x3d;", "&#x03d;"} {
+			if hasPrefixFold(b, e, eq) {
+				e += len(eq)
+				break
+			}
+		}
 		for e < len(b) && !isSpace(b[e]) && b[e] != '&' && b[e] != ';' && b[e] != '"' && b[e] != '\'' && b[e] != ')' {
 			e++
 		}
@@ -426,4 +463,77 @@ func redactText(s string) string {
 		i = e
 	}
 	return string(out)
+}
+
+// maskValues masks the value of every sig= and AccountKey= parameter in s
+// (any case; '=' plain or percent-encoded up to three times), and the
+// password of a URL's user information. A redacted form is built from text
+// around one credential; it may hold another one (a second sig= parameter,
+// the SharedAccessSignature of a connection string that also has an
+// AccountKey=), which must not be printed either.
+func maskValues(s string) string {
+	b := []byte(s)
+	var out []byte
+	last := 0
+	for i := 0; i < len(b); i++ {
+		c := b[i] | 0x20
+		if c != 's' && c != 'a' || i > 0 && isKeyByte(b[i-1]) {
+			continue
+		}
+		n := 0
+		switch {
+		case hasPrefixFold(b, i, "sig"):
+			n = 3
+		case hasPrefixFold(b, i, "accountkey"):
+			n = 10
+		default:
+			continue
+		}
+		vs := -1
+		for _, eq := range []string{"=", "%3d", "%253d", "%25253d"} {
+			if hasPrefixFold(b, i+n, eq) {
+				vs = i + n + len(eq)
+				break
+			}
+		}
+		if vs < 0 {
+			continue
+		}
+		ve := vs
+		for ve < len(b) && isB64Byte(b[ve]) || ve < len(b) && b[ve] == '%' && !hasPrefixFold(b, ve, "%26") {
+			ve++
+		}
+		if v := string(b[vs:ve]); ve == vs || v == Redacted {
+			continue
+		}
+		out = append(out, b[last:vs]...)
+		out = append(out, Redacted...)
+		last = ve
+		i = ve - 1
+	}
+	if out == nil {
+		return maskUserinfo(s)
+	}
+	return maskUserinfo(string(append(out, b[last:]...)))
+}
+
+// maskUserinfo masks the password of scheme://user:password@host.
+func maskUserinfo(s string) string {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s
+	}
+	auth := s[i+3:]
+	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+		auth = auth[:j]
+	}
+	at := strings.LastIndexByte(auth, '@')
+	if at < 0 {
+		return s
+	}
+	user, _, ok := strings.Cut(auth[:at], ":")
+	if !ok {
+		return s
+	}
+	return s[:i+3] + user + ":" + Redacted + s[i+3+at:]
 }

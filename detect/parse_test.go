@@ -111,6 +111,10 @@ func TestParseErrorRedacts(t *testing.T) {
 		"https://contoso.blob.core.windows.net/c?sv=2022-11-02&sig=" + strings.Repeat("Q", 43) + "=",
 		"nothing here",
 		"sig=tooShortButSecret123&sv=2020-01-01",
+		// '=' written as an HTML entity: its '&' must not end the masked value
+		"https://x.example.com/?sig&#61;" + reviewSig1,
+		"https://x.example.com/?SIG&#x3D;" + reviewSig1,
+		"AccountKey&#61;" + reviewSig1,
 	} {
 		_, err := Parse(in)
 		var pe *ParseError
@@ -120,7 +124,7 @@ func TestParseErrorRedacts(t *testing.T) {
 		if in == "nothing here" && !errors.Is(err, ErrNoCredential) {
 			t.Errorf("Parse(%q): %v, want ErrNoCredential", in, err)
 		}
-		for _, secret := range []string{strings.Repeat("Q", 43), "tooShortButSecret123"} {
+		for _, secret := range []string{strings.Repeat("Q", 43), "tooShortButSecret123", reviewSig1[:30]} {
 			if strings.Contains(err.Error(), secret) || strings.Contains(pe.Input, secret) {
 				t.Errorf("error %q leaks the signature", err)
 			}

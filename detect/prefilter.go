@@ -233,8 +233,11 @@ type cand struct {
 }
 
 // scan returns the candidate anchor occurrences in data, in order, at most
-// limit of them. With no candidate it does not allocate.
-func (p *prefilter) scan(data []byte, limit int) []cand {
+// limit of them, and whether the limit cut the scan short (the input was not
+// examined to its end; counted before duplicates from overlapping windows are
+// removed, so a cut scan is always reported). With no candidate it does not
+// allocate.
+func (p *prefilter) scan(data []byte, limit int) ([]cand, bool) {
 	var out []cand
 	var trig [maxTriggers]int
 	for cs := 0; cs < len(data) && len(out) < limit; cs += prepassChunk {
@@ -283,11 +286,12 @@ func (p *prefilter) scan(data []byte, limit int) []cand {
 		}
 		out = p.window(out, data, ws, we, limit)
 	}
+	full := len(out) >= limit
 	if len(out) > 1 {
 		sortCands(out)
 		out = slices.CompactFunc(out, func(a, b cand) bool { return a.pos == b.pos })
 	}
-	return out
+	return out, full
 }
 
 // window runs the automaton over data[ws:we] and appends the positions of the

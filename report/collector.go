@@ -30,7 +30,15 @@ type CollectorOptions struct {
 	// in Finding.LocationsTruncated. 0 means DefaultMaxLocations; negative
 	// means no cap.
 	MaxLocations int
+	// MaxFindings caps the unique tokens kept, bounding memory whatever the
+	// input (a hostile repository can hold millions of distinct tokens).
+	// Occurrences of tokens past the cap are counted by [Collector.Dropped].
+	// 0 means DefaultMaxFindings; negative means no cap.
+	MaxFindings int
 }
+
+// DefaultMaxFindings is the default cap on unique tokens per run.
+const DefaultMaxFindings = 1_000_000
 
 // Collector merges matches of the same token (same fingerprint) into one
 // [Finding] listing every occurrence. Occurrences are de-duplicated by
@@ -43,11 +51,13 @@ type CollectorOptions struct {
 // A Collector is safe for concurrent use; its zero value is not usable, call
 // [NewCollector].
 type Collector struct {
-	mu      sync.Mutex
-	reveal  bool
-	max     int
-	seed    maphash.Seed
-	entries map[string]*entry
+	mu          sync.Mutex
+	reveal      bool
+	max         int
+	maxFindings int
+	dropped     int
+	seed        maphash.Seed
+	entries     map[string]*entry
 }
 
 type entry struct {
@@ -63,11 +73,16 @@ func NewCollector(opts CollectorOptions) *Collector {
 	if max == 0 {
 		max = DefaultMaxLocations
 	}
+	maxFindings := opts.MaxFindings
+	if maxFindings == 0 {
+		maxFindings = DefaultMaxFindings
+	}
 	return &Collector{
-		reveal:  opts.Reveal,
-		max:     max,
-		seed:    maphash.MakeSeed(),
-		entries: make(map[string]*entry),
+		reveal:      opts.Reveal,
+		max:         max,
+		maxFindings: maxFindings,
+		seed:        maphash.MakeSeed(),
+		entries:     make(map[string]*entry),
 	}
 }
 
@@ -78,12 +93,21 @@ func (c *Collector) Add(loc Location, m detect.Match) {
 		fp = detect.Fingerprint(m.Token.Account, m.Token.Signature.Reveal())
 		m.Fingerprint = fp
 	}
+	if !c.reveal {
+		// A file may be named after the URL it was downloaded from
+		// ("model.ckpt?sv=...&sig=..."): paths are secrets too.
+		loc.Path, loc.Repo, loc.Permalink = Scrub(loc.Path), Scrub(loc.Repo), Scrub(loc.Permalink)
+	}
 	key := c.occurrenceKey(loc)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.entries[fp]
 	if e == nil {
+		if c.maxFindings > 0 && len(c.entries) >= c.maxFindings {
+			c.dropped++
+			return
+		}
 		e = &entry{rep: m, seen: make(map[uint64]struct{})}
 		c.entries[fp] = e
 	} else if better(m, e.rep) {
@@ -99,6 +123,15 @@ func (c *Collector) Add(loc Location, m detect.Match) {
 	if c.max > 0 && len(e.locs) >= 2*c.max {
 		e.trim(c.max)
 	}
+}
+
+// Dropped returns how many occurrences were not kept because the cap on
+// unique tokens (CollectorOptions.MaxFindings) was reached: lost coverage.
+// It is safe for concurrent use.
+func (c *Collector) Dropped() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dropped
 }
 
 // Len returns the number of unique tokens collected so far. It is safe for
@@ -236,14 +269,18 @@ func LocationFor(b crawler.Blob, m detect.Match) (loc Location, ok bool) {
 	if !crawler.KeepMatch(b, m.Start, m.End) {
 		return Location{}, false
 	}
-	line := m.Line
+	line, col := m.Line, m.Column
 	if b.Line > 1 {
 		line += b.Line - 1
+	}
+	if m.Line == 1 && b.Column > 1 {
+		// The chunk starts in the middle of this line.
+		col += b.Column - 1
 	}
 	loc = Location{
 		Path:    b.Origin.Path,
 		Line:    line,
-		Column:  m.Column,
+		Column:  col,
 		Repo:    b.Origin.Repo,
 		Message: b.Message,
 	}

@@ -204,6 +204,10 @@ func TestLocationFor(t *testing.T) {
 			Location{Path: "big", Line: 101, Column: 7}, true},
 		{"in overlap", crawler.Blob{Origin: crawler.Origin{Path: "big"}, Line: 100, Overlap: 10}, detect.Match{Start: 1, End: 9, Line: 1, Column: 1},
 			Location{}, false},
+		{"chunk starting mid-line", crawler.Blob{Origin: crawler.Origin{Path: "min.js"}, Line: 1, Column: 4097, Overlap: 10}, detect.Match{Start: 50, End: 90, Line: 1, Column: 51},
+			Location{Path: "min.js", Line: 1, Column: 4147}, true},
+		{"chunk starting mid-line, match on a later line", crawler.Blob{Origin: crawler.Origin{Path: "min.js"}, Line: 1, Column: 4097, Overlap: 10}, detect.Match{Start: 50, End: 90, Line: 2, Column: 5},
+			Location{Path: "min.js", Line: 2, Column: 5}, true},
 		{"straddles overlap end", crawler.Blob{Origin: crawler.Origin{Path: "big"}, Line: 100, Overlap: 10}, detect.Match{Start: 9, End: 40, Line: 1, Column: 10},
 			Location{Path: "big", Line: 100, Column: 10}, true},
 		{"history", crawler.Blob{Origin: hist}, detect.Match{Line: 1, Column: 1},
@@ -266,5 +270,39 @@ func TestTruncatedRendering(t *testing.T) {
 	// Without truncation the field is omitted.
 	if out := string(render(t, "jsonl", Options{}, collect(corpus(), CollectorOptions{}))); strings.Contains(out, "locations_truncated") {
 		t.Error("locations_truncated written when zero")
+	}
+}
+
+func TestCollectorMaxFindings(t *testing.T) {
+	t.Parallel()
+	c := NewCollector(CollectorOptions{MaxFindings: 2})
+	for i := range 5 {
+		m := keyMatch("contosocap", i)
+		c.Add(Location{Path: "a", Line: i + 1}, m)
+		c.Add(Location{Path: "b", Line: i + 1}, m)
+	}
+	if c.Len() != 2 || c.Dropped() != 6 {
+		t.Fatalf("Len %d Dropped %d, want 2 and 6 (3 tokens x 2 occurrences past the cap)", c.Len(), c.Dropped())
+	}
+	for _, f := range c.Findings() {
+		if len(f.Locations) != 2 {
+			t.Errorf("a kept token lost occurrences: %+v", f.Locations)
+		}
+	}
+}
+
+// TestCollectorScrubsPaths: a path named after a download URL carries the
+// signature; without reveal it is masked, with reveal it is kept.
+func TestCollectorScrubsPaths(t *testing.T) {
+	t.Parallel()
+	const sig = "U1lOVEhFVElDLVBBVEgtU0lHLTAwMDAwMDAwMDAwMDE"
+	path := "downloads/model.ckpt?sv=2020-08-04&sr=b&sig=" + sig + "%3D"
+	for _, reveal := range []bool{false, true} {
+		c := NewCollector(CollectorOptions{Reveal: reveal})
+		c.Add(Location{Path: path, Line: 1}, keyMatch("contosopath", 1))
+		got := c.Findings()[0].Locations[0].Path
+		if strings.Contains(got, sig) != reveal {
+			t.Errorf("reveal=%v: path %q", reveal, got)
+		}
 	}
 }

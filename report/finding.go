@@ -23,6 +23,9 @@ type Location struct {
 	AtTip *bool `json:"at_tip,omitempty"`
 	// Message is set when the occurrence is in a commit or tag message, not a file.
 	Message bool `json:"message,omitempty"`
+	// Blob is the git object ID of the blob, set only when its provenance
+	// (commit and path) could not be computed.
+	Blob string `json:"blob,omitempty"`
 }
 
 // Finding is one unique token (by fingerprint) with every place it was seen.

@@ -144,7 +144,7 @@ func (p *textPrinter) field(name, value string) {
 	if value == "" {
 		return
 	}
-	p.printf("    %-12s %s\n", name+":", value)
+	p.printf("    %-12s %s\n", name+":", SafeText(value))
 }
 
 func (p *textPrinter) finding(f Finding) {
@@ -224,10 +224,10 @@ func locationText(l Location) string {
 	if l.Message {
 		b.WriteString("commit message")
 		if l.Path != "" {
-			b.WriteString(" " + l.Path)
+			b.WriteString(" " + SafeText(l.Path))
 		}
 	} else {
-		b.WriteString(l.Path)
+		b.WriteString(SafeText(l.Path))
 	}
 	if l.Line > 0 {
 		b.WriteString(":" + strconv.Itoa(l.Line))
@@ -243,7 +243,7 @@ func locationText(l Location) string {
 		b.WriteString(" @ " + c)
 	}
 	if l.Repo != "" {
-		b.WriteString(" in " + l.Repo)
+		b.WriteString(" in " + SafeText(l.Repo))
 	}
 	if l.AtTip != nil && !*l.AtTip {
 		b.WriteString(" (history only)")

@@ -23,20 +23,27 @@ func (c *common) finish(ctx context.Context, coll *report.Collector, st *stats, 
 		bySeverity[f.Severity]++
 		locations += len(f.Locations)
 		if f.Severity >= c.fail {
-			res.anyFinding = true
+			res.failOnReached = true
 		}
-		if f.Severity > res.worst {
-			res.worst = f.Severity
-		}
+	}
+	if n := coll.Dropped(); n > 0 {
+		st.skip("findings-cap", 0)
+		st.problem(fmt.Sprintf("%d occurrences of tokens past the cap of %d unique tokens were not kept", n, report.DefaultMaxFindings))
 	}
 	res.incomplete = res.incomplete || st.incomplete()
+	// The summary is printed whatever happens to the output below.
+	defer func() {
+		if !c.quiet {
+			c.summary(st, bySeverity, len(all), locations, unit)
+		} else {
+			c.problems(st)
+		}
+	}()
 
-	w, done, err := c.openOutput()
-	if err != nil {
-		return err
-	}
+	w, done := c.out, c.outDone
 	sink, err := report.New(c.format, w, report.Options{Color: c.colour(w)})
 	if err != nil {
+		c.outAbort()
 		return err
 	}
 	for _, f := range all {
@@ -44,17 +51,16 @@ func (c *common) finish(ctx context.Context, coll *report.Collector, st *stats, 
 			continue
 		}
 		if err := sink.Write(ctx, f); err != nil {
+			c.outAbort()
 			return fmt.Errorf("write findings: %w", err)
 		}
 	}
 	if err := sink.Close(); err != nil {
+		c.outAbort()
 		return fmt.Errorf("write findings: %w", err)
 	}
 	if err := done(); err != nil {
 		return fmt.Errorf("write %s: %w", c.output, err)
-	}
-	if !c.quiet {
-		c.summary(st, bySeverity, len(all), locations, unit)
 	}
 	return nil
 }
@@ -73,10 +79,11 @@ func (c *common) summary(st *stats, by map[detect.Severity]int, unique, location
 	elapsed := since(c.started)
 	bytes := st.bytes.Load()
 	var b strings.Builder
+	b.WriteString("scanned ")
 	if n := st.repos.Load(); n > 0 {
-		fmt.Fprintf(&b, "scanned %d repositories, ", n)
+		fmt.Fprintf(&b, "%d %s, ", n, plural(n, "repository", "repositories"))
 	}
-	fmt.Fprintf(&b, "scanned %d %s, %s in %s", st.blobs.Load(), unit, humanBytes(bytes), elapsed)
+	fmt.Fprintf(&b, "%d %s, %s in %s", st.blobs.Load(), unit, humanBytes(bytes), elapsed)
 	if s := elapsed.Seconds(); s > 0 {
 		fmt.Fprintf(&b, " (%s/s)", humanBytes(int64(float64(bytes)/s)))
 	}
@@ -114,6 +121,24 @@ func (c *common) summary(st *stats, by map[detect.Severity]int, unique, location
 		fmt.Fprintf(c.stderr, "sasquatch: %s", line)
 	}
 	fmt.Fprintln(c.stderr)
+}
+
+// problems prints only what went wrong (for --quiet): a quiet run must
+// still say that a path was missing or a repository could not be read.
+func (c *common) problems(st *stats) {
+	st.mu.Lock()
+	problems := append([]string(nil), st.problems...)
+	st.mu.Unlock()
+	for _, p := range problems {
+		fmt.Fprintf(c.stderr, "sasquatch: %s\n", p)
+	}
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func humanBytes(n int64) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"os"
@@ -74,6 +75,7 @@ present at the tip of the default branch.`),
 			if err := c.resolve(); err != nil {
 				return err
 			}
+			defer c.outAbort() // removes an uncommitted temporary --output file
 			cfg := g.config(&c)
 			if g.sinceTips != "" {
 				tips, err := readTips(g.sinceTips)
@@ -112,7 +114,7 @@ func runGit(ctx context.Context, c *common, g *gitFlags, cfg gitscan.Config, tar
 		if err != nil {
 			st.skip("repository", 0)
 			st.problem(fmt.Sprintf("%s: %v", target, err))
-			c.logger.Warn("repository not scanned", "repo", target, "err", err)
+			c.logger.Info("repository not scanned", "repo", target, "err", err)
 			continue
 		}
 		tips = append(tips, t...)
@@ -122,8 +124,15 @@ func runGit(ctx context.Context, c *common, g *gitFlags, cfg gitscan.Config, tar
 			fatal = fmt.Errorf("--save-tips: %w", err)
 		}
 	}
+	if ctx.Err() != nil {
+		st.skip("interrupted", 0)
+	}
 	if err := c.finish(context.WithoutCancel(ctx), coll, st, res, "blobs"); err != nil && fatal == nil {
 		fatal = err
+	}
+	if fatal == nil && st.repos.Load() == 0 {
+		// No repository could be opened: a typo must not pass as clean.
+		fatal = errors.New("no repository could be scanned")
 	}
 	return fatal
 }
@@ -220,8 +229,11 @@ func collectHistory(ctx context.Context, eng *engine, coll *report.Collector, st
 		}
 		return nil
 	})
-	add := func(b crawler.Blob, m detect.Match) {
+	add := func(b crawler.Blob, m detect.Match, unknownProvenance bool) {
 		if loc, ok := report.LocationFor(b, m); ok {
+			if unknownProvenance {
+				loc.Blob = b.ID // no commit or path: say which object it is
+			}
 			if decorate != nil {
 				decorate(&loc)
 			}
@@ -229,7 +241,7 @@ func collectHistory(ctx context.Context, eng *engine, coll *report.Collector, st
 		}
 	}
 	for _, h := range direct {
-		add(h.blob, h.match)
+		add(h.blob, h.match, false)
 	}
 	if len(byBlob) == 0 {
 		return err
@@ -254,14 +266,15 @@ func collectHistory(ctx context.Context, eng *engine, coll *report.Collector, st
 	}
 	for _, id := range ids {
 		origins := prov[id]
-		if len(origins) == 0 {
-			origins = []crawler.Origin{{Repo: repoName, Path: "(blob " + id + ")"}}
+		unknown := len(origins) == 0
+		if unknown {
+			origins = []crawler.Origin{{Repo: repoName}}
 		}
 		for _, h := range byBlob[id] {
 			for _, o := range origins {
 				b := h.blob
 				b.Origin = o
-				add(b, h.match)
+				add(b, h.match, unknown)
 			}
 		}
 	}

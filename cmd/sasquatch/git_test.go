@@ -93,9 +93,9 @@ func TestGitCommand(t *testing.T) {
 func TestGitCommandBadInput(t *testing.T) {
 	t.Parallel()
 	notRepo := t.TempDir()
-	_, stderr, code := runCLI(t, "", "git", "--strict", notRepo)
-	if code != exitIncomplete {
-		t.Errorf("a directory that is not a repository with --strict: exit %d, want %d; stderr:\n%s", code, exitIncomplete, stderr)
+	_, stderr, code := runCLI(t, "", "git", notRepo)
+	if code != exitError {
+		t.Errorf("only a directory that is not a repository: exit %d, want %d; stderr:\n%s", code, exitError, stderr)
 	}
 	if !strings.Contains(stderr, notRepo) {
 		t.Errorf("stderr does not name the bad repository:\n%s", stderr)

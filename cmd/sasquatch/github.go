@@ -63,6 +63,7 @@ is sent only to the API host and its clone host, never in a URL.`),
 			if err := c.resolve(); err != nil {
 				return err
 			}
+			defer c.outAbort() // removes an uncommitted temporary --output file
 			return runGitHub(cmd.Context(), &c, &g, &f, res)
 		},
 	}
@@ -94,10 +95,7 @@ func runGitHub(ctx context.Context, c *common, g *gitFlags, f *githubFlags, res 
 		return usagef("%v", err)
 	}
 	if token.IsZero() {
-		c.logger.Warn("no GitHub token (GITHUB_TOKEN or --token-file): public repositories only, at the unauthenticated rate limit of 60 requests an hour")
-		if !c.verbose {
-			fmt.Fprintln(c.stderr, "sasquatch: warning: no GitHub token (GITHUB_TOKEN or --token-file): public repositories only, 60 API requests an hour")
-		}
+		fmt.Fprintln(c.stderr, "sasquatch: warning: no GitHub token (GITHUB_TOKEN or --token-file): public repositories only, 60 API requests an hour")
 	}
 	st := &stats{}
 	coll := report.NewCollector(report.CollectorOptions{Reveal: c.reveal})
@@ -149,6 +147,9 @@ func runGitHub(ctx context.Context, c *common, g *gitFlags, f *githubFlags, res 
 		return err
 	})
 	prog.finish()
+	if ctx.Err() != nil {
+		st.skip("interrupted", 0)
+	}
 	for _, reason := range sortedKeys(sum.SkipCounts()) {
 		for range sum.SkipCounts()[reason] {
 			st.skip("repo-"+reason, 0)

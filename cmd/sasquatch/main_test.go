@@ -240,6 +240,8 @@ func TestExitCodes(t *testing.T) {
 		{"min-severity does not change the exit code", []string{"scan", "--now", fixedNow, "--min-severity", "critical", low}, exitFindings},
 		{"missing path without strict", []string{"scan", clean, missing}, exitClean},
 		{"missing path with strict", []string{"scan", "--strict", clean, missing}, exitIncomplete},
+		{"only a missing path", []string{"scan", missing}, exitError},
+		{"only a missing path, quiet", []string{"scan", "-q", missing}, exitError},
 		{"findings win over strict", []string{"scan", "--strict", "--now", fixedNow, low, missing}, exitFindings},
 		{"no path", []string{"scan"}, exitError},
 		{"unknown flag", []string{"scan", "--bogus", clean}, exitError},

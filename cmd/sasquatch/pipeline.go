@@ -15,6 +15,7 @@ import (
 
 	"github.com/sasquatch-sec/sasquatch/crawler"
 	"github.com/sasquatch-sec/sasquatch/detect"
+	"github.com/sasquatch-sec/sasquatch/report"
 )
 
 // stats counts what a run read, found and could not read. Safe for concurrent use.
@@ -47,7 +48,7 @@ func (s *stats) addSkippedBytes(n int64) {
 }
 
 func (s *stats) problem(msg string) {
-	msg = scrub(msg)
+	msg = report.SafeText(report.Scrub(msg))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.problems) < 20 {
@@ -155,11 +156,10 @@ func (e *engine) scan(ctx context.Context, blobs iter.Seq2[crawler.Blob, error],
 					if !crawler.KeepMatch(b, m.Start, m.End) {
 						continue // the previous chunk reported it
 					}
-					select {
-					case out <- hit{blob: b, match: m}:
-					case <-ctx.Done():
-						return ctx.Err()
-					}
+					// No select on ctx: the consumer drains out until it is
+					// closed, and a hit from a blob already read must not be
+					// dropped because the run is being interrupted.
+					out <- hit{blob: b, match: m}
 				}
 			}
 			return nil

@@ -37,9 +37,8 @@ func usagef(format string, args ...any) error {
 // outcome is what a finished command reports to run, which alone turns it
 // into an exit code.
 type outcome struct {
-	worst      detect.Severity // highest severity found
-	anyFinding bool
-	incomplete bool // something could not be scanned
+	failOnReached bool // a finding reached --fail-on
+	incomplete    bool // something could not be scanned
 }
 
 // common holds the flags every scanning command shares (design.md "common flags").
@@ -64,6 +63,13 @@ type common struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	started time.Time
+
+	// out is where findings go, opened by resolve before any scanning so
+	// that a bad --output fails at once instead of after a long sweep;
+	// outDone commits it (rename into place), outAbort removes a temporary file.
+	out      io.Writer
+	outDone  func() error
+	outAbort func()
 }
 
 func (c *common) register(cmd *cobra.Command) {
@@ -104,6 +110,9 @@ func (c *common) resolve() error {
 	if c.workers < 0 {
 		return usagef("--workers must be positive")
 	}
+	if c.out, c.outDone, c.outAbort, err = c.openOutput(); err != nil {
+		return usagef("%v", err)
+	}
 	level := slog.LevelWarn
 	if c.verbose {
 		level = slog.LevelInfo
@@ -139,7 +148,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 func (o outcome) code(strict bool) int {
 	switch {
-	case o.anyFinding:
+	case o.failOnReached:
 		return exitFindings
 	case strict && o.incomplete:
 		return exitIncomplete
@@ -182,22 +191,23 @@ var version = "dev"
 // openOutput returns where findings go: standard output, or a file written
 // through a temporary name and renamed at close so that a reader never sees a
 // half-written report.
-func (c *common) openOutput() (io.Writer, func() error, error) {
+func (c *common) openOutput() (io.Writer, func() error, func(), error) {
+	nop := func() {}
 	if c.output == "" || c.output == "-" {
-		return c.stdout, func() error { return nil }, nil
+		return c.stdout, func() error { return nil }, nop, nil
 	}
 	if fi, err := os.Stat(c.output); err == nil && !fi.Mode().IsRegular() {
 		// A device, pipe or terminal (/dev/null, /dev/stdout, a FIFO): write
 		// to it directly. Renaming over it would replace the device.
 		f, err := os.OpenFile(c.output, os.O_WRONLY, 0)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--output: %w", err)
+			return nil, nil, nil, fmt.Errorf("--output: %w", err)
 		}
-		return f, f.Close, nil
+		return f, f.Close, func() { f.Close() }, nil
 	}
 	f, err := os.CreateTemp(dirOf(c.output), ".sasquatch-*.tmp")
 	if err != nil {
-		return nil, nil, fmt.Errorf("--output: %w", err)
+		return nil, nil, nil, fmt.Errorf("--output %s: %w", c.output, err)
 	}
 	if c.reveal {
 		// A revealed report holds live credentials.
@@ -217,7 +227,11 @@ func (c *common) openOutput() (io.Writer, func() error, error) {
 		}
 		return os.Rename(f.Name(), c.output)
 	}
-	return f, done, nil
+	abort := func() {
+		f.Close()
+		os.Remove(f.Name())
+	}
+	return f, done, abort, nil
 }
 
 func dirOf(p string) string {

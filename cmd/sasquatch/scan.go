@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,7 @@ func newScanCmd(streams func(*common), res *outcome, strict *bool) *cobra.Comman
 			if err := c.resolve(); err != nil {
 				return err
 			}
+			defer c.outAbort() // removes an uncommitted temporary --output file
 			return runScan(cmd.Context(), &c, args, int64(maxFile), res)
 		},
 	}
@@ -50,6 +52,9 @@ func runScan(ctx context.Context, c *common, paths []string, maxFile int64, res 
 		}
 		return nil
 	})
+	if ctx.Err() != nil {
+		st.skip("interrupted", 0)
+	}
 	// Whatever happened, report what was found: an interrupted or failing
 	// run must not lose findings.
 	if ferr := c.finish(context.WithoutCancel(ctx), coll, st, res, "files"); ferr != nil && err == nil {
@@ -57,6 +62,10 @@ func runScan(ctx context.Context, c *common, paths []string, maxFile int64, res 
 	}
 	if err != nil {
 		return fmt.Errorf("scan: %w", err)
+	}
+	if st.blobs.Load() == 0 && st.incomplete() {
+		// Every path was missing or unreadable: a typo in a CI job must not pass.
+		return errors.New("nothing could be scanned")
 	}
 	return nil
 }

@@ -2,19 +2,13 @@ package main
 
 import (
 	"log/slog"
-	"regexp"
+
+	"github.com/sasquatch-sec/sasquatch/report"
 )
 
-// secretParam matches the value of a SAS signature or an account key in free
-// text, in raw, percent-encoded and escaped forms.
-var secretParam = regexp.MustCompile(`(?i)((?:^|[^a-z0-9])(?:sig|accountkey|x-amz-signature|x-goog-signature)(?:=|%3d|%253d|\\u003d))[^&;\s"'<>]+`)
-
-// scrub masks anything that looks like a signature or key in a message built
-// from user input (a path, a URL, an error from a library), so that errors
-// and log lines never carry a secret even when the input was one.
-func scrub(s string) string {
-	return secretParam.ReplaceAllString(s, "${1}REDACTED")
-}
+// scrub masks signatures and keys in a message built from user input (a
+// path, a URL, a library's error): see [report.Scrub].
+func scrub(s string) string { return report.Scrub(s) }
 
 // scrubAttr is a slog ReplaceAttr that scrubs every string and error value.
 func scrubAttr(_ []string, a slog.Attr) slog.Attr {

@@ -89,8 +89,7 @@ func classifyCloneError(err error) (reason string, transient bool) {
 			return "clone-failed", true
 		}
 	}
-	if strings.Contains(msg, "empty") && strings.Contains(msg, "repository") {
-		return "empty", false
-	}
+	// Never decide "empty" (scanned and clean) from a message: only the
+	// sentinel above may say so; anything unknown is a failed clone.
 	return "clone-failed", false
 }

@@ -145,7 +145,7 @@ func (c *Client) Sweep(ctx context.Context, targets Targets, scan ScanFunc) (Sum
 	sum := Summary{Filtered: map[string]int{}}
 	l := &lister{c: c, sum: &sum, seen: map[int64]bool{}}
 	if c.cfg.Token.IsZero() {
-		c.log.Warn("no GitHub token: public repositories only, and a low rate limit (60 requests/hour on github.com)")
+		c.log.Info("no GitHub token: public repositories only, and a low rate limit (60 requests/hour on github.com)")
 	}
 	finish := func(err error) (Summary, error) {
 		sum.APICalls = c.stats.apiCalls.Load()

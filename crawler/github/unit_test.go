@@ -127,6 +127,7 @@ func TestPermalink(t *testing.T) {
 		{"https://github.com/contoso/web", "contoso/web", "a/b.txt", 3, "https://github.com/contoso/web/blob/" + sha + "/a/b.txt#L3"},
 		{"https://ghe.example.com/", "contoso/web", "dir with space/#x?.md", 1, "https://ghe.example.com/contoso/web/blob/" + sha + "/dir%20with%20space/%23x%3F.md#L1"},
 		{"https://github.com", "contoso/web", "README.md", 0, "https://github.com/contoso/web/blob/" + sha + "/README.md"},
+		{"https://github.com", "contoso/web", "", 3, ""}, // provenance unknown: no page to link to
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {

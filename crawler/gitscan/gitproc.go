@@ -107,6 +107,10 @@ func (r *Repo) command(ctx context.Context, args ...string) *exec.Cmd {
 		"LC_ALL=C",
 	}
 	cmd.WaitDelay = waitDelay
+	// Its own process group: a Ctrl-C on the terminal reaches sasquatch,
+	// which cancels ctx and stops git cleanly, instead of killing git first
+	// and making an interrupted read look like a corrupt object.
+	ownProcessGroup(cmd)
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package gitscan
 
 import (
 	"os"
+	"os/exec"
 	"syscall"
 )
 
@@ -16,4 +17,9 @@ func growPipe(f *os.File) {
 		const fSetPipeSz = 1031
 		syscall.Syscall(syscall.SYS_FCNTL, fd, fSetPipeSz, 1<<20)
 	})
+}
+
+// ownProcessGroup starts cmd in a new process group.
+func ownProcessGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 }

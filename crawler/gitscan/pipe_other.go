@@ -2,6 +2,11 @@
 
 package gitscan
 
-import "os"
+import (
+	"os"
+	"os/exec"
+)
 
 func growPipe(*os.File) {}
+
+func ownProcessGroup(*exec.Cmd) {}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sasquatch-sec/sasquatch/crawler"
 )
@@ -57,12 +58,26 @@ const (
 	provWalk    // parents-first walk through the object reader
 )
 
+// provenanceGrace is the least time Provenance gets, past the repository's
+// deadline if need be.
+const provenanceGrace = time.Minute
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 func (r *Repo) provenance(ctx context.Context, blobIDs []string, how int) (map[string][]crawler.Origin, error) {
 	out := map[string][]crawler.Origin{}
 	if r.empty || len(blobIDs) == 0 {
 		return out, nil
 	}
-	ctx, cancel := context.WithDeadline(ctx, r.deadline)
+	// Provenance runs after the scan, for the few blobs that matched: it gets
+	// at least provenanceGrace even when the repository's time is up, so
+	// that findings made before a timeout still name their commit and path.
+	ctx, cancel := context.WithDeadline(ctx, later(r.deadline, time.Now().Add(provenanceGrace)))
 	defer cancel()
 	p := &provenance{
 		r: r, targets: map[oid20]string{}, memo: map[oid20][]pathBlob{},

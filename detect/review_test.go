@@ -1,0 +1,264 @@
+package detect
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Synthetic signatures: base64 of 32-byte ASCII strings.
+var (
+	reviewSig1 = base64.StdEncoding.EncodeToString([]byte("SYNTHETIC-REVIEW-SIG-00000000001"))
+	reviewSig2 = base64.StdEncoding.EncodeToString([]byte("SYNTHETIC-REVIEW-SIG-00000000002"))
+	reviewKey  = base64.StdEncoding.EncodeToString([]byte("SYNTHETIC-REVIEW-ACCOUNT-KEY-00000000000000000000000000000000000"))
+)
+
+// TestRedactedMasksEveryCredential: the Redacted form of a match is built
+// from the text around one credential; any other signature or key in that
+// text (a second sig= parameter, a SharedAccessSignature= in the same
+// connection string as an AccountKey=, a second AccountKey=, a URL password)
+// must be masked too, and both credentials of one connection string are
+// reported.
+func TestRedactedMasksEveryCredential(t *testing.T) {
+	t.Parallel()
+	enc := strings.ReplaceAll(reviewSig2, "=", "%3D")
+	cases := []struct {
+		name    string
+		in      string
+		kinds   []Kind // expected matches, in order
+		secrets []string
+	}{
+		{"second sig parameter",
+			"https://contosodup.blob.core.windows.net/c?sv=2022-11-02&sr=c&sp=rl&se=2030-01-01T00:00:00Z&sig=" + reviewSig1 + "&sig=" + enc,
+			[]Kind{KindService}, []string{reviewSig2[:40]}},
+		{"second Sig parameter, other case",
+			"https://contosodup.blob.core.windows.net/c?sv=2022-11-02&sr=c&sp=rl&se=2030-01-01T00:00:00Z&sig=" + reviewSig1 + "&Sig=" + reviewSig2,
+			[]Kind{KindService}, []string{reviewSig2[:40]}},
+		{"SAS after the key in one connection string",
+			"DefaultEndpointsProtocol=https;AccountName=contosokey;AccountKey=" + reviewKey + ";SharedAccessSignature=sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2030-01-01T00:00:00Z&sig=" + enc,
+			[]Kind{KindAccountKey, KindAccount}, []string{reviewSig2[:40], reviewKey[:40]}},
+		{"SAS before the key in one connection string",
+			"BlobEndpoint=https://contosokey.blob.core.windows.net;SharedAccessSignature=sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2030-01-01T00:00:00Z&sig=" + enc + ";AccountName=contosokey;AccountKey=" + reviewKey,
+			[]Kind{KindAccount, KindAccountKey}, []string{reviewSig2[:40], reviewKey[:40]}},
+		{"two AccountKey=",
+			"AccountName=contosokey;AccountKey=" + reviewKey + ";AccountKey=" + reviewKey,
+			[]Kind{KindAccountKey}, []string{reviewKey[:40]}},
+		{"URL password",
+			"https://admin:hunter2secret@contosouser.blob.core.windows.net/c?sv=2022-11-02&sr=c&sp=rl&se=2030-01-01T00:00:00Z&sig=" + reviewSig1,
+			[]Kind{KindService}, []string{"hunter2secret"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			res := New(Config{Now: specNow}).Detect([]byte(c.in))
+			var kinds []Kind
+			for _, m := range res.Matches {
+				kinds = append(kinds, m.Token.Kind)
+				for _, s := range append(c.secrets, reviewSig1[:40]) {
+					for _, o := range []string{m.Token.Redacted, m.Token.String(), m.Token.GoString()} {
+						if strings.Contains(o, s) {
+							t.Errorf("%s match leaks %q: %s", m.Token.Kind, s, o)
+						}
+					}
+				}
+			}
+			if strings.Join(kindStrings(kinds), ",") != strings.Join(kindStrings(c.kinds), ",") {
+				t.Errorf("kinds = %v, want %v", kinds, c.kinds)
+			}
+		})
+	}
+}
+
+func kindStrings(ks []Kind) []string {
+	var out []string
+	for _, k := range ks {
+		out = append(out, string(k))
+	}
+	return out
+}
+
+// TestDoublyHTMLEscaped: a query string escaped twice (&amp;amp;, an HTML
+// page quoting an XML config) is found like a singly escaped one.
+func TestDoublyHTMLEscaped(t *testing.T) {
+	t.Parallel()
+	q := "sv=2022-11-02&sr=c&sp=rl&se=2030-01-01T00:00:00Z&spr=https&sig=" + reviewSig1
+	for _, sep := range []string{"&amp;", "&amp;amp;", "&amp;amp;amp;", "&amp;#38;", "&AMP;amp;"} {
+		in := "<a href=\"https://contosohtml.blob.core.windows.net/c?" + strings.ReplaceAll(q, "&", sep) + "\">x</a>"
+		res := New(Config{Now: specNow}).Detect([]byte(in))
+		if len(res.Matches) != 1 {
+			t.Errorf("%s: got %d matches (rejected %d), want 1", sep, len(res.Matches), res.Rejected)
+			continue
+		}
+		m := res.Matches[0]
+		if m.Token.Kind != KindService || m.Severity != Medium || m.Token.Account != "contosohtml" || !hasTag(m.Reasons, TagHTMLEscaped) {
+			t.Errorf("%s: got %s %s %q %v", sep, m.Token.Kind, m.Severity, m.Token.Account, m.Reasons)
+		}
+		if got := in[m.Start:m.End]; !strings.HasPrefix(got, "https://") || !strings.HasSuffix(got, reviewSig1) {
+			t.Errorf("%s: span %q", sep, got)
+		}
+	}
+	// text that is not an entity after &amp; stays '&' + text
+	res := New(Config{Now: specNow}).Detect([]byte("https://contosohtml.blob.core.windows.net/c?" + strings.ReplaceAll(q, "&", "&amp;") + "&amp;x=1"))
+	if len(res.Matches) != 1 {
+		t.Errorf("trailing &amp;x: got %d matches", len(res.Matches))
+	}
+}
+
+func hasTag(rs []string, tag string) bool {
+	for _, r := range rs {
+		if r == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// TestAnchorCapIsTruncation: when the anchor bound stops the prefilter
+// before the end of the input, the result says so, even when windows that
+// overlap at chunk borders reported some anchors twice (the count after
+// removing duplicates is then below the bound).
+func TestAnchorCapIsTruncation(t *testing.T) {
+	t.Parallel()
+	tail := "\nhttps://contosotail.blob.core.windows.net/c?sv=2022-11-02&sr=c&sp=rl&se=2030-01-01T00:00:00Z&spr=https&sig=" + reviewSig1 + "\n"
+	in := strings.Repeat("sig=", 2*maxAnchors) + tail
+	res := New(Config{Now: specNow}).Detect([]byte(in))
+	found := false
+	for _, m := range res.Matches {
+		found = found || m.Token.Account == "contosotail"
+	}
+	if !found && !res.Truncated {
+		t.Fatalf("the token after %d anchors was not examined and Truncated is false", 2*maxAnchors)
+	}
+}
+
+// TestKeyPrefixLinear: the key-before-the-query loop of extractSAS
+// ("a=a=a=...sig=") costs linear time in the candidate's length: a hostile
+// input is scanned about as fast as a benign one of the same size and the
+// same number of candidates (it was ~40x slower: quadratic per candidate).
+func TestKeyPrefixLinear(t *testing.T) {
+	t.Parallel()
+	hostile := []byte(strings.Repeat(strings.Repeat("a=", 2040)+"sig="+strings.Repeat("b", 4090)+" ", 100))
+	benign := []byte(strings.Repeat(strings.Repeat("a ", 2040)+"sig="+strings.Repeat("b", 4090)+" ", 100))
+	d := New(Config{Now: specNow})
+	best := func(in []byte) time.Duration {
+		b := time.Duration(1 << 62)
+		for range 3 {
+			t0 := time.Now()
+			d.Detect(in)
+			b = min(b, time.Since(t0))
+		}
+		return b
+	}
+	h, g := best(hostile), best(benign)
+	if h > 8*g+20*time.Millisecond {
+		t.Fatalf("hostile key prefix: %v, benign: %v (want within 8x)", h, g)
+	}
+}
+
+// TestSignatureWithPlaceholderWordByChance: about one real signature in
+// 9000 contains "todo", "your" or "xxxx" (case-insensitively) by chance; it
+// is a secret, not a placeholder. A partly masked signature (a run of X) is
+// still a placeholder.
+func TestSignatureWithPlaceholderWordByChance(t *testing.T) {
+	t.Parallel()
+	pre := "https://contosoword.blob.core.windows.net/c?sv=2022-11-02&sr=c&sp=rl&se=2030-01-01T00:00:00Z&spr=https&sig="
+	for _, raw := range []string{"SYNTHETIC-REVIEW-SIG-8:9z[',yDtY", "SYNTHETIC-REVIEW-SIG-QdD]|W}*C$6", "SYNTHETIC-REVIEW-SIG-q%uvO5w*.FJ"} {
+		sig := base64.StdEncoding.EncodeToString([]byte(raw))
+		res := New(Config{Now: specNow}).Detect([]byte(pre + strings.NewReplacer("+", "%2B", "/", "%2F", "=", "%3D").Replace(sig)))
+		if len(res.Matches) != 1 {
+			t.Errorf("sig %s: got %d matches (rejected %d), want 1", sig, len(res.Matches), res.Rejected)
+		}
+	}
+	masked := "U1lOVEhFVElDLVJFVklFVy1TSUctXXXXXXXXXXXXXXX="
+	if res := New(Config{Now: specNow}).Detect([]byte(pre + masked)); len(res.Matches) != 0 || res.Rejected != 1 {
+		t.Errorf("masked sig: got %d matches, %d rejected; want 0, 1", len(res.Matches), res.Rejected)
+	}
+}
+
+// TestUnparseableExpiryIsMalformed: an se that is not a time (the service
+// answers 400, sas-spec §6.3) is gate G1 like a missing se: INFO malformed,
+// not a live token with an unknown lifetime.
+func TestUnparseableExpiryIsMalformed(t *testing.T) {
+	t.Parallel()
+	for _, se := range []string{"garbage", "2030-13-45T00:00:00Z", "tomorrow"} {
+		for _, q := range []string{"sv=2022-11-02&ss=b&srt=sco&sp=rwdl&se=" + se, "sv=2022-11-02&sr=c&sp=rwdl&se=" + se} {
+			in := "https://contosobadse.blob.core.windows.net/c?" + q + "&spr=https&sig=" + reviewSig1
+			res := New(Config{Now: specNow}).Detect([]byte(in))
+			if len(res.Matches) != 1 {
+				t.Errorf("%s: got %d matches", q, len(res.Matches))
+				continue
+			}
+			if m := res.Matches[0]; m.Severity != Info || !hasTag(m.Reasons, TagMalformed) {
+				t.Errorf("%s: got %s %v, want info malformed", q, m.Severity, m.Reasons)
+			}
+		}
+	}
+}
+
+// TestEncodedTerminatorsStayEncoded: percent-decoding must not turn %20,
+// %3B, %22 (bytes that end a query or a URL) into the real thing: SAS links
+// with response-header overrides (rscd=attachment%3B%20filename%3D%22a.pdf%22)
+// were dropped whole (the sig ended up in a query without sv/se), and a
+// path with %20 lost its host.
+func TestEncodedTerminatorsStayEncoded(t *testing.T) {
+	t.Parallel()
+	sig := strings.ReplaceAll(reviewSig1, "=", "%3D")
+	cases := []struct {
+		name, in, account string
+		kind              Kind
+		sev               Severity
+	}{
+		{"rscd attachment", "https://contosorscd.blob.core.windows.net/c/report.pdf?sv=2022-11-02&sr=b&sp=r&se=2030-01-01T00:00:00Z&rscd=attachment%3B%20filename%3Dreport.pdf&spr=https&sig=" + sig,
+			"contosorscd", KindService, Low},
+		{"rscd quoted filename", "https://contosorscd.blob.core.windows.net/c/r.pdf?sv=2022-11-02&ss=b&srt=sco&sp=rwdl&se=2030-01-01T00:00:00Z&rscd=inline%3B%20filename%3D%22r.pdf%22&spr=https&sig=" + sig,
+			"contosorscd", KindAccount, Critical},
+		{"rsct charset", "https://contosorsct.blob.core.windows.net/c/a.txt?sv=2022-11-02&sr=c&sp=rw&se=2030-01-01T00:00:00Z&rsct=text%2Fplain%3B%20charset%3Dutf-8&spr=https&sig=" + sig,
+			"contosorsct", KindService, High},
+		{"space in path", "https://contosospace.blob.core.windows.net/c/my%20file.txt?sv=2022-11-02&sr=c&sp=rl&se=2030-01-01T00:00:00Z&spr=https&sig=" + sig,
+			"contosospace", KindService, Medium},
+		{"nested URL in encoded quotes", "https://example.org/dl?u=%22https%3A%2F%2Fcontosonest.blob.core.windows.net%2Fc%3Fsv%3D2022-11-02%26sr%3Dc%26sp%3Drl%26se%3D2030-01-01T00%253A00%253A00Z%26spr%3Dhttps%26sig%3D" + strings.ReplaceAll(reviewSig1, "=", "%253D") + "%22",
+			"contosonest", KindService, Medium},
+	}
+	for _, c := range cases {
+		res := New(Config{Now: specNow}).Detect([]byte(c.in))
+		if len(res.Matches) != 1 {
+			t.Errorf("%s: got %d matches (rejected %d), want 1", c.name, len(res.Matches), res.Rejected)
+			continue
+		}
+		m := res.Matches[0]
+		if m.Token.Account != c.account || m.Token.Kind != c.kind || m.Severity != c.sev || m.Token.Signature.Reveal() != reviewSig1 {
+			t.Errorf("%s: got %q %s %s sig ok=%v %v", c.name, m.Token.Account, m.Token.Kind, m.Severity, m.Token.Signature.Reveal() == reviewSig1, m.Reasons)
+		}
+		if u := m.Token.URL.Reveal(); !strings.HasPrefix(u, "https://"+c.account+".") {
+			t.Errorf("%s: URL %q", c.name, m.Token.Redacted)
+		}
+	}
+}
+
+// TestJSONInJSONAndTemplatedHost: a URL JSON-escaped twice (\\u0026 inside
+// a JSON string that holds JSON) is found; a token whose own URL names its
+// account with a template (https://{account}.blob...) is not paired with an
+// unrelated endpoint elsewhere in the text.
+func TestJSONInJSONAndTemplatedHost(t *testing.T) {
+	t.Parallel()
+	sig := strings.ReplaceAll(reviewSig1, "=", "%3D")
+	q := "sv=2022-11-02&sr=c&sp=rl&se=2030-01-01T00:00:00Z&spr=https&sig=" + sig
+	cases := []struct{ name, in, account string }{
+		{"json in json", `{"body": "{\\"url\\": \\"https://contosojj.blob.core.windows.net/c?` + strings.ReplaceAll(q, "&", `\\u0026`) + `\\"}"}`, "contosojj"},
+		{"f-string host", "a = 'https://contosoother.blob.core.windows.net/x'\nurl = f\"https://{account}.blob.core.windows.net/c?" + q + "\"", ""},
+		{"printf host", "a = 'https://contosoother.blob.core.windows.net/x'\nfmt.Sprintf(\"https://%s.blob.core.windows.net/c?" + q + "\", acct)", ""},
+		{"shell host", "A=https://contosoother.blob.core.windows.net/x\ncurl \"https://${ACCOUNT}.blob.core.windows.net/c?" + q + "\"", ""},
+		{"bare token still pairs", "endpoint: https://contosopair.blob.core.windows.net\nsas: \"" + q + "\"", "contosopair"},
+	}
+	for _, c := range cases {
+		res := New(Config{Now: specNow}).Detect([]byte(c.in))
+		if len(res.Matches) != 1 {
+			t.Errorf("%s: got %d matches (rejected %d), want 1", c.name, len(res.Matches), res.Rejected)
+			continue
+		}
+		if m := res.Matches[0]; m.Token.Account != c.account || m.Severity != Medium {
+			t.Errorf("%s: account %q severity %s, want %q medium", c.name, m.Token.Account, m.Severity, c.account)
+		}
+	}
+}

@@ -1,0 +1,34 @@
+package report
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// secretParam matches the value of a SAS signature or an account key in free
+// text, in raw, percent-encoded and escaped forms.
+var secretParam = regexp.MustCompile(`(?i)((?:^|[^a-z0-9])(?:sig|accountkey|x-amz-signature|x-goog-signature)(?:=|%3d|%253d|\\u003d))[^&;\s"'<>]+`)
+
+// Scrub masks anything that looks like a signature or key in text that came
+// from the scanned content or the user (a file name such as wget's
+// "file.bin?sv=...&sig=...", a URL, a library's error), so that paths,
+// errors and log lines never carry a secret. It is safe for concurrent use.
+func Scrub(s string) string {
+	if !strings.ContainsAny(s, "=%\\") {
+		return s
+	}
+	return secretParam.ReplaceAllString(s, "${1}REDACTED")
+}
+
+// SafeText makes repository-controlled text safe to print on a terminal: a
+// string with control characters (an ANSI escape, a carriage return or a
+// newline in a file name) is shown Go-quoted instead of raw. It is safe for
+// concurrent use.
+func SafeText(s string) string {
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return strconv.Quote(s)
+	}
+	return s
+}
