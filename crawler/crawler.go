@@ -23,10 +23,10 @@ type Origin struct {
 //
 // A large file is yielded as several Blobs (chunks) that overlap: Offset is the
 // byte offset of Data[0] in the file, Line the 1-based line number of Data[0],
-// and Overlap the number of leading bytes that the previous chunk already
-// covered. A match lying entirely within Data[:Overlap] was reported by the
-// previous chunk; one that starts there but ends later is kept, because the
-// previous chunk held only its prefix. Use [KeepMatch].
+// Overlap the number of leading bytes that the previous chunk also held, and
+// Tail the number of trailing bytes the next chunk will hold again
+// (Tail of one chunk == Overlap of the next). A chunk reports only the
+// matches that start before its tail: use [KeepMatch].
 type Blob struct {
 	ID     string // git object ID for history blobs ("" for files); the dedup key
 	Data   []byte
@@ -38,6 +38,7 @@ type Blob struct {
 	// of a long line has Column > 1.
 	Column  int
 	Overlap int
+	Tail    int
 	// Message reports that Data is a commit or tag message, not file content.
 	Message bool
 }

@@ -219,22 +219,16 @@ func (d *Dir) Blobs(ctx context.Context) iter.Seq2[Blob, error] {
 
 // KeepMatch reports whether a match at Data[start:end] of chunk b should be
 // reported, so that a file read in overlapping chunks reports each match
-// once: it drops a match that lies entirely within b.Data[:b.Overlap],
-// because the previous chunk held it whole. A match that starts in the
-// overlap but ends after it is kept: the previous chunk held only a truncated
-// prefix of it. For a Blob that is not a chunk (Overlap 0) it always returns
-// true. It is safe for concurrent use.
-//
-// The rule reports every match no longer than [DirConfig.ChunkOverlap]
-// exactly once. (Dropping every match that merely starts in Data[:Overlap]
-// would lose the tokens that cross a chunk boundary.) Its one
-// imperfection: a chunk that ends inside a token after the token's signature
-// may also yield a match for the truncated prefix (same fingerprint, fewer
-// parameters, same line and column). Removing it needs each chunk to say
-// how many of its trailing bytes the next chunk repeats, which [Blob] does
-// not carry yet.
+// exactly once. Each chunk owns the matches that start before its last
+// b.Tail bytes; those bytes are repeated at the start of the next chunk,
+// which owns matches starting there. Because Tail is at least
+// [DirConfig.ChunkOverlap], longer than any token, a match a chunk owns lies
+// whole inside it, and a token cut by the chunk's end starts in the tail and
+// is reported only by the next chunk, whole (never as a truncated prefix).
+// For a Blob that is not a chunk (Tail 0) it always returns true. It is safe
+// for concurrent use.
 func KeepMatch(b Blob, start, end int) bool {
-	return b.Overlap == 0 || end > b.Overlap
+	return b.Tail == 0 || start < len(b.Data)-b.Tail
 }
 
 // walker is the state of one iteration.
@@ -474,6 +468,7 @@ func (w *walker) stream(r io.Reader, o Origin, size int64) bool {
 			}
 			offset += int64(adv)
 			tail = bytes.Clone(buf[adv:])
+			b.Tail = len(tail)
 		}
 		if !w.yield(b, nil) {
 			return false

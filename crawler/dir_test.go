@@ -302,6 +302,13 @@ func TestDirChunkBoundaryToken(t *testing.T) {
 				}
 				i := bytes.Index(b.Data, []byte(token))
 				if i < 0 {
+					// A chunk that ends inside the token must not report the
+					// cut-off prefix (it would classify as a different token).
+					for k := len(token) - 1; k >= len(token)/2; k-- {
+						if bytes.HasSuffix(b.Data, []byte(token[:k])) && KeepMatch(b, len(b.Data)-k, len(b.Data)) {
+							t.Errorf("token at %d: a chunk ending inside it would report its %d-byte prefix", pos, k)
+						}
+					}
 					continue
 				}
 				whole++

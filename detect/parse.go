@@ -222,6 +222,13 @@ func (r *rawSAS) parseURL(b []byte, q int) {
 		for sch < i && !('a' <= u[sch]|0x20 && u[sch]|0x20 <= 'z') { // a scheme starts with a letter
 			sch++
 		}
+		// Storage is reached over http or https only: in "xyzhttps://" (no
+		// separator before the URL) the scheme is "https", not the whole word.
+		if ls := strings.ToLower(u[sch:i]); strings.HasSuffix(ls, "https") {
+			sch = i - len("https")
+		} else if strings.HasSuffix(ls, "http") {
+			sch = i - len("http")
+		}
 		us += sch
 		u = u[sch:]
 		rest = u[i-sch+3:]

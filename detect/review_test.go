@@ -262,3 +262,24 @@ func TestJSONInJSONAndTemplatedHost(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemeGluedToText: a URL glued to the text before it ("xyzhttps://",
+// a minified file, a base64 run) starts at its http(s) scheme, so the match,
+// the redacted form and the column do not swallow the preceding text, and a
+// very long run before it does not hide the token.
+func TestSchemeGluedToText(t *testing.T) {
+	t.Parallel()
+	const tok = "https://contosoglue01.blob.core.windows.net/c?sv=2022-11-02&sr=c&sp=rl&se=2030-01-01T00:00:00Z&sig=U1lOVEhFVElDLUdMVUUtU0lHLTAwMDAwMDAwMDAwMDE%3D"
+	d := New(Config{Now: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)})
+	for _, prefix := range []string{"xyz", strings.Repeat("a", 1<<20)} {
+		in := []byte(prefix + tok + " end")
+		res := d.Detect(in)
+		if len(res.Matches) != 1 {
+			t.Fatalf("prefix of %d bytes: %d matches", len(prefix), len(res.Matches))
+		}
+		m := res.Matches[0]
+		if m.Start != len(prefix) || !strings.HasPrefix(m.Token.Redacted, "https://contosoglue01.") {
+			t.Errorf("prefix of %d bytes: match starts at %d (want %d), redacted %.40q", len(prefix), m.Start, len(prefix), m.Token.Redacted)
+		}
+	}
+}

@@ -202,7 +202,7 @@ func TestLocationFor(t *testing.T) {
 			Location{Path: "x.go", Line: 3, Column: 2}, true},
 		{"chunk", crawler.Blob{Origin: crawler.Origin{Path: "big"}, Line: 100, Overlap: 10}, detect.Match{Start: 50, End: 60, Line: 2, Column: 7},
 			Location{Path: "big", Line: 101, Column: 7}, true},
-		{"in overlap", crawler.Blob{Origin: crawler.Origin{Path: "big"}, Line: 100, Overlap: 10}, detect.Match{Start: 1, End: 9, Line: 1, Column: 1},
+		{"in the tail: the next chunk reports it", crawler.Blob{Data: make([]byte, 100), Origin: crawler.Origin{Path: "big"}, Line: 100, Tail: 20}, detect.Match{Start: 85, End: 99, Line: 1, Column: 1},
 			Location{}, false},
 		{"chunk starting mid-line", crawler.Blob{Origin: crawler.Origin{Path: "min.js"}, Line: 1, Column: 4097, Overlap: 10}, detect.Match{Start: 50, End: 90, Line: 1, Column: 51},
 			Location{Path: "min.js", Line: 1, Column: 4147}, true},

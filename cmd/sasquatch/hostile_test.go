@@ -88,3 +88,58 @@ func TestUnreadableFile(t *testing.T) {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
 }
+
+// TestChunkBoundary: files larger than one 8 MiB chunk, with a token cut by
+// the chunk boundary, near it, and on a minified line crossing it: each is
+// reported once, whole (not as a truncated prefix), at its real line and
+// column.
+func TestChunkBoundary(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const chunk = 8 << 20
+	lines := strings.Repeat(strings.Repeat("x", 99)+"\n", chunk/100) // 100-byte lines
+	cases := map[string]struct {
+		pos      int // byte offset of the token
+		line     int
+		column   int
+		minified bool
+	}{
+		"straddle.txt": {pos: chunk - 60},
+		"before.txt":   {pos: chunk - 70000},
+		"min.js":       {pos: chunk - 30, minified: true},
+	}
+	for name, c := range cases {
+		var content string
+		account := "contosochunk" + strings.TrimSuffix(strings.ReplaceAll(name, ".", ""), "txt")[:4]
+		tok := strings.Replace(hostileToken, "contosohostile01", account, 1)
+		if c.minified {
+			content = strings.Repeat("a", c.pos-2) + "=\"" + tok + "\";" + strings.Repeat("b", 1<<20) + "\n"
+			c.line, c.column = 1, c.pos+1
+		} else {
+			content = lines[:c.pos-1] + " " + tok + "\n" + lines
+			c.line = strings.Count(lines[:c.pos], "\n") + 1
+			c.column = c.pos - strings.LastIndexByte(lines[:c.pos], '\n')
+		}
+		cases[name] = c
+		write(t, filepath.Join(dir, name), content)
+	}
+	out, stderr, code := runCLI(t, "", "scan", "--format", "jsonl", "--now", fixedNow, dir)
+	if code != exitFindings {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	fs := readJSONL(t, out)
+	if len(fs) != len(cases) {
+		t.Errorf("%d findings, want %d (one per file, no truncated duplicates): %+v", len(fs), len(cases), fs)
+	}
+	for _, f := range fs {
+		if len(f.Locations) != 1 || f.Severity.String() != "critical" {
+			t.Errorf("%s: severity %s, %d locations %+v; want one critical", f.Account, f.Severity, len(f.Locations), f.Locations)
+			continue
+		}
+		l := f.Locations[0]
+		c := cases[l.Path]
+		if l.Line != c.line || l.Column != c.column {
+			t.Errorf("%s: at %d:%d, want %d:%d", l.Path, l.Line, l.Column, c.line, c.column)
+		}
+	}
+}

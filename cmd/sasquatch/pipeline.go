@@ -151,10 +151,13 @@ func (e *engine) scan(ctx context.Context, blobs iter.Seq2[crawler.Blob, error],
 					e.st.skip("detector-limit", 0)
 					e.st.problem("detector limit reached in " + b.Origin.Path + ": the rest of it was not examined")
 				}
-				b.Data = nil // the hit keeps provenance, not content
+				keep := b
+				// The hit keeps provenance, not content; chunk bookkeeping
+				// is applied here, once, while Data is at hand.
+				b.Data, b.Overlap, b.Tail = nil, 0, 0
 				for _, m := range res.Matches {
-					if !crawler.KeepMatch(b, m.Start, m.End) {
-						continue // the previous chunk reported it
+					if !crawler.KeepMatch(keep, m.Start, m.End) {
+						continue // another chunk of the same file reports it
 					}
 					// No select on ctx: the consumer drains out until it is
 					// closed, and a hit from a blob already read must not be
