@@ -260,23 +260,28 @@ func isSchemeByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'
 }
 
-// pair gives a bare token the storage endpoint nearest to it: the closest one
-// before it, else the closest one after it.
+// pair gives a bare token the storage endpoint nearest to it, before or
+// after (a tie goes to the one before: code usually names the account URL
+// first). Nearest, not "any before": in an HTTP request the Host header
+// follows the request line, and an unrelated endpoint earlier in the file
+// must not win.
 func (r *rawSAS) pair(eps []endpoint) {
 	if r.hasHost || r.ownURL || len(eps) == 0 {
 		return
 	}
-	best := -1
+	best, bestDist := -1, 0
 	for i, e := range eps {
-		if e.end <= r.qs && (best < 0 || eps[best].end > r.qs || e.end > eps[best].end) {
-			best = i
+		var dist int
+		switch {
+		case e.end <= r.qs:
+			dist = r.qs - e.end
+		case e.start >= r.qe:
+			dist = e.start - r.qe + 1 // +1: ties go to the endpoint before
+		default:
+			continue // overlaps the token itself
 		}
-	}
-	if best < 0 {
-		for i, e := range eps {
-			if e.start >= r.qe && (best < 0 || e.start < eps[best].start) {
-				best = i
-			}
+		if best < 0 || dist < bestDist {
+			best, bestDist = i, dist
 		}
 	}
 	if best < 0 {

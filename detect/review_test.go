@@ -283,3 +283,30 @@ func TestSchemeGluedToText(t *testing.T) {
 		}
 	}
 }
+
+// TestPairNearestEndpoint: a bare token takes the nearest endpoint, before or
+// after it, not any endpoint before it.
+func TestPairNearestEndpoint(t *testing.T) {
+	t.Parallel()
+	const q = "sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2030-01-01T00:00:00Z&sig=U1lOVEhFVElDLVBBSVItU0lHLTAwMDAwMDAwMDAwMDE%3D"
+	d := New(Config{Now: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)})
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"host header after the request line",
+			"docs: see https://contosofar01.blob.core.windows.net/\n" + strings.Repeat("filler line\n", 100) +
+				"GET /c?" + q + " HTTP/1.1\nHost: contosonear01.blob.core.windows.net\n", "contosonear01"},
+		{"account url just before the credential",
+			"account_url = \"https://contosobefore1.blob.core.windows.net\"\ncredential = \"" + q + "\"\n" +
+				strings.Repeat("x = 1\n", 20) + "other = \"https://contosoafter01.blob.core.windows.net\"\n", "contosobefore1"},
+	} {
+		res := d.Detect([]byte(tc.in))
+		if len(res.Matches) != 1 || res.Matches[0].Token.Account != tc.want {
+			var got []string
+			for _, m := range res.Matches {
+				got = append(got, m.Token.Account)
+			}
+			t.Errorf("%s: accounts %v, want [%s]", tc.name, got, tc.want)
+		}
+	}
+}
