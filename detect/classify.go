@@ -46,6 +46,7 @@ const (
 	TagAgentObject          = "agent-object"
 	TagDNSZone              = "dns-zone"
 	TagStaticWebsite        = "static-website"
+	TagUppercasePermissions = "uppercase-permissions"
 )
 
 // EmulatorKey is the published Azurite / storage emulator account key (sas-spec §5.1).
@@ -214,6 +215,12 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 		}
 	}
 	write := false
+	if lower := strings.ToLower(sp); lower != sp {
+		// Whether the service accepts upper-case letters is not documented:
+		// judge the token as if it does (the worse case) and say so.
+		sp = lower
+		tag(TagUppercasePermissions)
+	}
 	for i := 0; i < len(sp); i++ {
 		if w, ok := perms[sp[i]]; ok {
 			t.Permissions = append(t.Permissions, w)

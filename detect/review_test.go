@@ -2,6 +2,7 @@ package detect
 
 import (
 	"encoding/base64"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -308,5 +309,19 @@ func TestPairNearestEndpoint(t *testing.T) {
 			}
 			t.Errorf("%s: accounts %v, want [%s]", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestUppercasePermissions: sp=RWDL is judged as rwdl (the worse case), with a tag.
+func TestUppercasePermissions(t *testing.T) {
+	t.Parallel()
+	const u = "https://contosoupper1.blob.core.windows.net/?sv=2022-11-02&ss=b&srt=sco&sp=RWDL&se=2031-01-01T00:00:00Z&spr=https&sig=U1lOVEhFVElDLVVQUEVSLVNJRy0wMDAwMDAwMDAwMDE%3D"
+	res := New(Config{Now: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)}).Detect([]byte(u))
+	if len(res.Matches) != 1 {
+		t.Fatalf("%d matches", len(res.Matches))
+	}
+	m := res.Matches[0]
+	if m.Severity != Critical || !slices.Contains(m.Reasons, TagUppercasePermissions) || !slices.Contains(m.Reasons, TagFullControl) || m.Token.SP != "RWDL" {
+		t.Errorf("severity %s, reasons %v, sp %q; want critical with uppercase-permissions and full-control, sp as found", m.Severity, m.Reasons, m.Token.SP)
 	}
 }
