@@ -204,15 +204,20 @@ func (c *catFile) start() error {
 }
 
 func (c *catFile) stop() {
-	if c.cmd == nil {
+	stopProcess(&c.cmd, c.inClose)
+}
+
+// stopProcess closes a git child's standard input, kills it and reaps it.
+func stopProcess(cmd **exec.Cmd, in io.Closer) {
+	if *cmd == nil {
 		return
 	}
-	c.inClose.Close()
-	if c.cmd.Process != nil {
-		c.cmd.Process.Kill()
+	in.Close()
+	if (*cmd).Process != nil {
+		(*cmd).Process.Kill()
 	}
-	c.cmd.Wait()
-	c.cmd = nil
+	(*cmd).Wait()
+	*cmd = nil
 }
 
 func (c *catFile) close() error { c.stop(); c.stopBulk(); return nil }
@@ -434,13 +439,5 @@ func (c *catFile) startBulk() error {
 }
 
 func (c *catFile) stopBulk() {
-	if c.bulk == nil {
-		return
-	}
-	c.bulkClose.Close()
-	if c.bulk.Process != nil {
-		c.bulk.Process.Kill()
-	}
-	c.bulk.Wait()
-	c.bulk = nil
+	stopProcess(&c.bulk, c.bulkClose)
 }
