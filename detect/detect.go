@@ -204,12 +204,27 @@ type state struct {
 	truncated bool
 }
 
+// notebookMarkers are the keys of a Jupyter notebook's JSON around a cell.
+var notebookMarkers = [][]byte{[]byte(`"source":`), []byte(`"cell_type"`), []byte(`"output_type"`)}
+
+// inNotebook reports whether the token at i sits in a notebook cell: a
+// notebook key within the few KiB before it. Only that close, so that other
+// tokens in the same region (a test file quoting a notebook) are not tagged.
+func inNotebook(b []byte, i int) bool {
+	w := b[max(0, i-4096):i]
+	for _, m := range notebookMarkers {
+		if bytes.Contains(w, m) {
+			return true
+		}
+	}
+	return false
+}
+
 // text finds the credentials in one normalised region.
 func (st *state) text(t *text) {
 	b := t.b
 	var eps []endpoint
 	epsDone := false
-	ipynb := bytes.Contains(b, []byte(`"source":`)) || bytes.Contains(b, []byte(`"cell_type"`))
 	last := 0
 	for i := 0; i < len(b); i++ {
 		c := b[i] | 0x20
@@ -237,7 +252,7 @@ func (st *state) text(t *text) {
 				st.rejected++
 				continue
 			}
-			st.addSAS(t, &r, ipynb)
+			st.addSAS(t, &r, inNotebook(b, r.qs))
 		} else if c == 'a' && hasPrefixFold(b, i, "accountkey=") { // also StorageAccountKey=, storageAccountKey=...
 			st.budget--
 			end, ok := st.addKey(t, i)

@@ -325,3 +325,29 @@ func TestUppercasePermissions(t *testing.T) {
 		t.Errorf("severity %s, reasons %v, sp %q; want critical with uppercase-permissions and full-control, sp as found", m.Severity, m.Reasons, m.Token.SP)
 	}
 }
+
+// TestIpynbTagOnlyInNotebooks: the ipynb tag needs a notebook key just before
+// the token, not anywhere in the region (a test file quoting a notebook far
+// away, a Terraform state with "outputs").
+func TestIpynbTagOnlyInNotebooks(t *testing.T) {
+	t.Parallel()
+	const u = "https://contosonb77.blob.core.windows.net/c/f?sv=2022-11-02&sr=b&sp=r&se=2030-01-01T00:00:00Z&sig=U1lOVEhFVElDLUlQWU5CLVNJRy0wMDAwMDAwMDAwMDE%3D"
+	d := New(Config{Now: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)})
+	for _, tc := range []struct {
+		name string
+		in   string
+		want bool
+	}{
+		{"notebook cell", `{"cell_type": "code", "source": ["x = \"` + u + `\"\n"]}`, true},
+		{"far from a quoted notebook", `{"cell_type": "code"}` + strings.Repeat("\n// filler", 1000) + "\nx := \"" + u + "\"\n", false},
+		{"terraform outputs", `{"outputs": {"sas": {"value": "` + u + `"}}}`, false},
+	} {
+		res := d.Detect([]byte(tc.in))
+		if len(res.Matches) != 1 {
+			t.Fatalf("%s: %d matches", tc.name, len(res.Matches))
+		}
+		if got := slices.Contains(res.Matches[0].Reasons, TagIpynb); got != tc.want {
+			t.Errorf("%s: ipynb tag %v, want %v (%v)", tc.name, got, tc.want, res.Matches[0].Reasons)
+		}
+	}
+}
