@@ -21,6 +21,7 @@ import (
 	"github.com/gofri/go-github-ratelimit/v2/github_ratelimit"
 	"github.com/gofri/go-github-ratelimit/v2/github_ratelimit/github_primary_ratelimit"
 	"github.com/gofri/go-github-ratelimit/v2/github_ratelimit/github_secondary_ratelimit"
+	"golang.org/x/oauth2"
 )
 
 // Retry bounds. Waits use Config.Sleep, so tests do not really wait.
@@ -81,6 +82,10 @@ func canonicalHost(u *url.URL) string {
 // authTransport attaches the token only to requests for allowed hosts over
 // the allowed scheme, strips any Authorization header elsewhere, and counts
 // requests to the API host.
+//
+// The header itself is set by golang.org/x/oauth2 (a static token source);
+// oauth2.Transport alone would send it to every host a request or redirect
+// reaches, hence the host guard around it.
 type authTransport struct {
 	base    http.RoundTripper
 	token   Token
@@ -88,6 +93,9 @@ type authTransport struct {
 	allowed map[string]bool // canonical hosts that may receive the token
 	apiHost string
 	stats   *stats
+
+	withToken http.RoundTripper // oauth2.Transport over base, built on first use
+	once      sync.Once
 }
 
 func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -101,11 +109,18 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req = req.Clone(req.Context())
 			req.Header.Del("Authorization")
 		}
-	} else {
-		req = req.Clone(req.Context())
-		req.Header.Set("Authorization", "Bearer "+t.token.v)
 	}
-	resp, err := t.base.RoundTrip(req)
+	next := t.base
+	if send {
+		t.once.Do(func() {
+			t.withToken = &oauth2.Transport{
+				Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: t.token.v, TokenType: "Bearer"}),
+				Base:   t.base,
+			}
+		})
+		next = t.withToken
+	}
+	resp, err := next.RoundTrip(req)
 	if err == nil {
 		sanitizeLimitResponse(resp)
 	}
