@@ -256,7 +256,10 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 	// gates (§7.2)
 	si := hasP("si")
 	var gates []string
-	if t.Kind == KindAccount && (!hasP("se") || !hasP("sp")) || t.Kind != KindAccount && (!hasP("se") || !hasP("sp")) && !si || badSe {
+	// An account SAS needs both ss and srt (the service and Azurite reject it
+	// otherwise), as well as sp and se.
+	accountIncomplete := t.Kind == KindAccount && (!hasP("se") || !hasP("sp") || !hasP("ss") || !hasP("srt"))
+	if accountIncomplete || t.Kind != KindAccount && (!hasP("se") || !hasP("sp")) && !si || badSe {
 		gates = append(gates, TagMalformed)
 	}
 	if t.Cloud == CloudEmulator || t.Account == "devstoreaccount1" {

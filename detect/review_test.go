@@ -351,3 +351,28 @@ func TestIpynbTagOnlyInNotebooks(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountSASNeedsSsAndSrt: an account SAS without ss or srt is rejected by
+// the service (sas-spec §2.1: both are required), so it is info "malformed".
+func TestAccountSASNeedsSsAndSrt(t *testing.T) {
+	t.Parallel()
+	d := New(Config{Now: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)})
+	const base = "https://contosossrt1.blob.core.windows.net/?sv=2022-11-02&sp=rwdl&se=2031-01-01T00:00:00Z&spr=https&sig=U1lOVEhFVElDLVNTU1JULVNJRy0wMDAwMDAwMDAwMDE%3D"
+	for _, tc := range []struct {
+		params string
+		want   Severity
+	}{
+		{"&ss=b&srt=sco", Critical},
+		{"&ss=b", Info},
+		{"&srt=sco", Info},
+	} {
+		res := d.Detect([]byte(base + tc.params))
+		if len(res.Matches) != 1 {
+			t.Fatalf("%s: %d matches", tc.params, len(res.Matches))
+		}
+		m := res.Matches[0]
+		if m.Severity != tc.want || (tc.want == Info) != slices.Contains(m.Reasons, TagMalformed) {
+			t.Errorf("%s: %s %v, want %s (malformed when info)", tc.params, m.Severity, m.Reasons, tc.want)
+		}
+	}
+}
