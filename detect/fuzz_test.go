@@ -224,6 +224,13 @@ func FuzzParse(f *testing.F) {
 		if strings.ContainsAny(tok.Query.Reveal()+tok.URL.Reveal(), "%\\") {
 			return
 		}
+		// A URL whose path holds a byte that ends a URL or a query ('#', '&',
+		// a quote, a space) is re-encoded by Canonical, and the parser keeps
+		// such escapes encoded on purpose (percentRound's keepEncoded): the
+		// round trip is promised for URLs already in canonical form.
+		if u, _, _ := strings.Cut(tok.URL.Reveal(), "?"); escapePath(u) != u {
+			return
+		}
 		c := tok.Canonical().Reveal()
 		tok2, err := Parse(c)
 		if err != nil {
