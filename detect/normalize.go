@@ -45,7 +45,9 @@ func newText(data []byte, start, end int, dst *text) *text {
 
 // reset empties t keeping its memory, with room for n bytes.
 func (t *text) reset(n int) {
-	if cap(t.b) < n {
+	// Every slice is checked: a pass may have grown b (by append) past the
+	// others, and newText reslices lo, hi and fl to n.
+	if cap(t.b) < n || cap(t.lo) < n || cap(t.hi) < n || cap(t.fl) < n {
 		t.b, t.lo, t.hi, t.fl = make([]byte, 0, n), make([]int32, 0, n), make([]int32, 0, n), make([]uint8, 0, n)
 		return
 	}
