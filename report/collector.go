@@ -3,10 +3,8 @@ package report
 import (
 	"cmp"
 	"hash/maphash"
-	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/sasquatch-sec/sasquatch/crawler"
@@ -256,15 +254,14 @@ func compareLocations(a, b Location) int {
 }
 
 // LocationFor returns where m, found in b.Data, is in the original file or
-// repository. ok is false when the match starts in the part of a chunk that
-// the previous chunk already covered (crawler.Blob.Overlap): that occurrence
-// was reported with the previous chunk and must be dropped.
+// repository. ok is false when another chunk of the same file reports the
+// match ([crawler.KeepMatch]: each chunk owns the matches that start before
+// its tail).
 //
-// Lines are made absolute with b.Line. Columns are as the detector reports
-// them, which is exact when chunks start at a line boundary. Commit, author,
-// date and at_tip are set only for history blobs (a non-empty Commit). The
-// permalink is left empty: see [Permalink]. LocationFor can be called
-// concurrently.
+// Lines and columns are made absolute with b.Line and b.Column (a chunk can
+// start in the middle of a long line). Commit, author, date and at_tip are
+// set only for history blobs (a non-empty Commit). The permalink is left
+// empty: GitHub sweeps add it. LocationFor can be called concurrently.
 func LocationFor(b crawler.Blob, m detect.Match) (loc Location, ok bool) {
 	if !crawler.KeepMatch(b, m.Start, m.End) {
 		return Location{}, false
@@ -294,25 +291,4 @@ func LocationFor(b crawler.Blob, m detect.Match) (loc Location, ok bool) {
 		}
 	}
 	return loc, true
-}
-
-// Permalink returns the web address of line in path at commit, for a
-// repository "OWNER/NAME" on the GitHub web host webBase (for example
-// "https://github.com"), or "" when any part is missing or repo is not of the
-// form OWNER/NAME. It can be called concurrently.
-func Permalink(webBase, repo, commit, path string, line int) string {
-	owner, name, ok := strings.Cut(repo, "/")
-	if webBase == "" || commit == "" || path == "" || !ok || owner == "" || name == "" || strings.Contains(name, "/") {
-		return ""
-	}
-	segs := strings.Split(path, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
-	u := strings.TrimSuffix(webBase, "/") + "/" + url.PathEscape(owner) + "/" + url.PathEscape(name) +
-		"/blob/" + url.PathEscape(commit) + "/" + strings.Join(segs, "/")
-	if line > 0 {
-		u += "#L" + strconv.Itoa(line)
-	}
-	return u
 }

@@ -230,25 +230,6 @@ func TestLocationFor(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
-func TestPermalink(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		base, repo, commit, path string
-		line                     int
-		want                     string
-	}{
-		{"https://github.com", "o/r", "abc", "dir/a b.md", 3, "https://github.com/o/r/blob/abc/dir/a%20b.md#L3"},
-		{"https://ghe.example.com/", "o/r", "abc", "x", 0, "https://ghe.example.com/o/r/blob/abc/x"},
-		{"https://github.com", "/tmp/repo", "abc", "x", 1, ""},
-		{"https://github.com", "o/r/x", "abc", "x", 1, ""},
-		{"https://github.com", "o/r", "", "x", 1, ""},
-	} {
-		if got := Permalink(tc.base, tc.repo, tc.commit, tc.path, tc.line); got != tc.want {
-			t.Errorf("Permalink(%q, %q, %q, %q, %d) = %q, want %q", tc.base, tc.repo, tc.commit, tc.path, tc.line, got, tc.want)
-		}
-	}
-}
-
 // TestTruncatedRendering: the dropped-location count reaches every format.
 func TestTruncatedRendering(t *testing.T) {
 	t.Parallel()

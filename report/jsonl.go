@@ -56,37 +56,53 @@ func (s *JSONL) Close() error {
 // JSON writes every finding as one indented JSON array on Close ("[]" when
 // there were none). Not safe for concurrent use.
 type JSON struct {
-	w        io.Writer
-	findings []Finding
-	closed   bool
+	w io.Writer
+	buffer
 }
 
 // NewJSON returns a JSON sink writing to w.
-func NewJSON(w io.Writer) *JSON { return &JSON{w: w, findings: []Finding{}} }
+func NewJSON(w io.Writer) *JSON { return &JSON{w: w, buffer: buffer{findings: []Finding{}}} }
 
 // Write buffers f until Close.
-func (s *JSON) Write(ctx context.Context, f Finding) error {
-	if s.closed {
-		return errClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.findings = append(s.findings, normalized(f))
-	return nil
-}
+func (s *JSON) Write(ctx context.Context, f Finding) error { return s.add(ctx, f) }
 
 // Close writes the array. Calling Close twice is an error.
 func (s *JSON) Close() error {
-	if s.closed {
-		return errClosed
+	if err := s.close(); err != nil {
+		return err
 	}
-	s.closed = true
 	enc := json.NewEncoder(s.w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(s.findings); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}
+	return nil
+}
+
+// buffer holds the findings of a sink that renders them all at Close (JSON,
+// Text). Not safe for concurrent use.
+type buffer struct {
+	findings []Finding
+	closed   bool
+}
+
+func (b *buffer) add(ctx context.Context, f Finding) error {
+	if b.closed {
+		return errClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.findings = append(b.findings, normalized(f))
+	return nil
+}
+
+// close marks the buffer closed; a second call is an error.
+func (b *buffer) close() error {
+	if b.closed {
+		return errClosed
+	}
+	b.closed = true
 	return nil
 }

@@ -11,11 +11,19 @@ import (
 // text, in raw, percent-encoded and escaped forms.
 var secretParam = regexp.MustCompile(`(?i)((?:^|[^a-z0-9])(?:sig|accountkey|x-amz-signature|x-goog-signature)(?:=|%3d|%253d|\\u003d))[^&;\s"'<>]+`)
 
-// Scrub masks anything that looks like a signature or key in text that came
-// from the scanned content or the user (a file name such as wget's
-// "file.bin?sv=...&sig=...", a URL, a library's error), so that paths,
-// errors and log lines never carry a secret. It is safe for concurrent use.
+// userinfoPassword matches the password of a URL's userinfo
+// ("https://user:password@host"), as in a clone URL given on the command line.
+var userinfoPassword = regexp.MustCompile(`(://[^/@\s:]*:)[^/@\s]+@`)
+
+// Scrub masks anything that looks like a signature, key or URL password in
+// text that came from the scanned content or the user (a file name such as
+// wget's "file.bin?sv=...&sig=...", a clone URL with credentials, a library's
+// error), so that paths, errors and log lines never carry a secret. It is
+// safe for concurrent use.
 func Scrub(s string) string {
+	if strings.Contains(s, "://") {
+		s = userinfoPassword.ReplaceAllString(s, "${1}REDACTED@")
+	}
 	if !strings.ContainsAny(s, "=%\\") {
 		return s
 	}

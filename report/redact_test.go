@@ -24,7 +24,16 @@ func TestScrub(t *testing.T) {
 			t.Errorf("Scrub(%q) = %q: no REDACTED marker", in, got)
 		}
 	}
-	for _, keep := range []string{"design=nice&assign=1", "src/main.go", "a%20b"} {
+	const password = "ghp_SYNTHETICuserinfoPASSWORD0000000001"
+	for _, in := range []string{
+		"clone https://x-access-token:" + password + "@github.com/o/r.git: connection refused",
+		"http://user:" + password + "@127.0.0.1:1/x.git",
+	} {
+		if got := Scrub(in); strings.Contains(got, password) || !strings.Contains(got, "REDACTED@") {
+			t.Errorf("Scrub(%q) = %q: URL password kept", in, got)
+		}
+	}
+	for _, keep := range []string{"design=nice&assign=1", "src/main.go", "a%20b", "https://github.com/o/r.git", "git@github.com:o/r.git"} {
 		if got := Scrub(keep); got != keep {
 			t.Errorf("Scrub(%q) = %q: changed text without a signature", keep, got)
 		}

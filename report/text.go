@@ -23,34 +23,23 @@ import (
 // Token or URL (reveal). Text buffers in Write and renders in Close. Not safe
 // for concurrent use.
 type Text struct {
-	w        io.Writer
-	opts     Options
-	findings []Finding
-	closed   bool
+	w    io.Writer
+	opts Options
+	buffer
 }
 
 // NewText returns a Text sink writing to w.
 func NewText(w io.Writer, opts Options) *Text { return &Text{w: w, opts: opts} }
 
 // Write buffers f until Close.
-func (s *Text) Write(ctx context.Context, f Finding) error {
-	if s.closed {
-		return errClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.findings = append(s.findings, normalized(f))
-	return nil
-}
+func (s *Text) Write(ctx context.Context, f Finding) error { return s.add(ctx, f) }
 
 // Close renders every buffered finding. Nothing is written when there were
 // no findings (the caller prints the summary). Calling Close twice is an error.
 func (s *Text) Close() error {
-	if s.closed {
-		return errClosed
+	if err := s.close(); err != nil {
+		return err
 	}
-	s.closed = true
 	SortFindings(s.findings)
 	bw := bufio.NewWriter(s.w)
 	p := &textPrinter{w: bw, color: s.opts.Color}

@@ -91,20 +91,20 @@ func (c *common) summary(st *stats, by map[detect.Severity]int, unique, location
 	fmt.Fprintf(&b, "findings: %d critical, %d high, %d medium, %d low, %d info (%d unique tokens, %d locations)\n",
 		by[detect.Critical], by[detect.High], by[detect.Medium], by[detect.Low], by[detect.Info], unique, locations)
 	fmt.Fprintf(&b, "rejected: %d placeholders or non-Azure signatures\n", st.rejected.Load())
-	reasons := st.skipReasons()
-	if len(reasons) == 0 {
+	st.mu.Lock()
+	reasons := sortedKeys(st.skips)
+	parts := make([]string, 0, len(reasons))
+	total := int64(0)
+	for _, r := range reasons {
+		parts = append(parts, fmt.Sprintf("%s %d", r, st.skips[r]))
+		total += st.skips[r]
+	}
+	skippedBytes := st.skipped
+	problems := append([]string(nil), st.problems...)
+	st.mu.Unlock()
+	if total == 0 {
 		b.WriteString("skipped: none\n")
 	} else {
-		parts := make([]string, 0, len(reasons))
-		st.mu.Lock()
-		total := int64(0)
-		for _, r := range reasons {
-			parts = append(parts, fmt.Sprintf("%s %d", r, st.skips[r]))
-			total += st.skips[r]
-		}
-		skippedBytes := st.skipped
-		problems := append([]string(nil), st.problems...)
-		st.mu.Unlock()
 		fmt.Fprintf(&b, "skipped: %d (%s)", total, strings.Join(parts, ", "))
 		if skippedBytes > 0 {
 			fmt.Fprintf(&b, ", %s not scanned", humanBytes(skippedBytes))
@@ -113,9 +113,11 @@ func (c *common) summary(st *stats, by map[detect.Severity]int, unique, location
 		if st.incomplete() {
 			b.WriteString("coverage: INCOMPLETE — something could not be scanned (exit 3 with --strict)\n")
 		}
-		for _, p := range problems {
-			fmt.Fprintf(&b, "  %s\n", p)
-		}
+	}
+	// Problems are shown even when nothing was skipped (a provenance
+	// failure, an SSO-limited listing).
+	for _, p := range problems {
+		fmt.Fprintf(&b, "  %s\n", p)
 	}
 	for _, line := range strings.SplitAfter(strings.TrimRight(b.String(), "\n"), "\n") {
 		fmt.Fprintf(c.stderr, "sasquatch: %s", line)

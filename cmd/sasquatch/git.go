@@ -140,7 +140,9 @@ func runGit(ctx context.Context, c *common, g *gitFlags, cfg gitscan.Config, tar
 // scanRepo scans one repository's history into coll and returns its tips.
 func scanRepo(ctx context.Context, c *common, eng *engine, coll *report.Collector, st *stats, target string, cfg gitscan.Config, keep bool) ([]string, error) {
 	if cfg.Repo == "" {
-		cfg.Repo = target
+		// The name goes into every location and message: never a password
+		// from a clone URL (https://user:token@host/...).
+		cfg.Repo = report.Scrub(target)
 	}
 	repo, err := gitscan.Open(ctx, target, cfg)
 	if err != nil {
@@ -149,7 +151,7 @@ func scanRepo(ctx context.Context, c *common, eng *engine, coll *report.Collecto
 	defer repo.Close()
 	err = collectHistory(ctx, eng, coll, st, repo, cfg.Repo, nil)
 	st.repos.Add(1)
-	complete := recordCoverage(st, target, repo.Coverage())
+	complete := recordCoverage(st, cfg.Repo, repo.Coverage())
 	if err != nil {
 		return nil, err
 	}
@@ -161,11 +163,11 @@ func scanRepo(ctx context.Context, c *common, eng *engine, coll *report.Collecto
 			tips = append(tips, sha)
 		}
 	} else {
-		c.logger.Warn("coverage incomplete: tips not saved for the next incremental run", "repo", target)
+		c.logger.Warn("coverage incomplete: tips not saved for the next incremental run", "repo", cfg.Repo)
 	}
 	if keep {
 		if p := repo.Dir(); p != "" {
-			fmt.Fprintf(c.stderr, "sasquatch: kept bare clone of %s at %s\n", target, p)
+			fmt.Fprintf(c.stderr, "sasquatch: kept bare clone of %s at %s\n", cfg.Repo, p)
 		}
 	}
 	return tips, nil
@@ -284,11 +286,8 @@ func collectHistory(ctx context.Context, eng *engine, coll *report.Collector, st
 // recordCoverage turns a repository's coverage into skip counts, so that
 // anything not scanned shows in the summary and makes the run incomplete.
 func recordCoverage(st *stats, target string, cov gitscan.Coverage) (complete bool) {
-	for _, reason := range sortedKeys(cov.Skips) {
-		n := cov.Skips[reason]
-		for range n {
-			st.skip(reason, 0)
-		}
+	for reason, n := range cov.Skips {
+		st.skipN(reason, int64(n), 0)
 	}
 	st.addSkippedBytes(cov.SkippedBytes)
 	if cov.Shallow {

@@ -100,6 +100,13 @@ func TestGitCommandBadInput(t *testing.T) {
 	if !strings.Contains(stderr, notRepo) {
 		t.Errorf("stderr does not name the bad repository:\n%s", stderr)
 	}
+	// A clone URL with credentials that cannot be cloned: the error names
+	// the repository without its password.
+	const password = "ghp_SYNTHETICcliCLONEpassword00000000001"
+	_, stderr, code = runCLI(t, "", "git", "--verbose", "http://x-access-token:"+password+"@127.0.0.1:1/acme/tools.git")
+	if code != exitError || strings.Contains(stderr, password) || !strings.Contains(stderr, "127.0.0.1:1") {
+		t.Errorf("unreachable clone URL with a password: exit %d, want %d, and no password in:\n%s", code, exitError, stderr)
+	}
 	_, stderr, code = runCLI(t, "", "git", "--since-tips", filepath.Join(notRepo, "nope"), notRepo)
 	if code != exitError {
 		t.Errorf("missing --since-tips file: exit %d, want 2; stderr:\n%s", code, stderr)

@@ -150,10 +150,8 @@ func runGitHub(ctx context.Context, c *common, g *gitFlags, f *githubFlags, res 
 	if ctx.Err() != nil {
 		st.skip("interrupted", 0)
 	}
-	for _, reason := range sortedKeys(sum.SkipCounts()) {
-		for range sum.SkipCounts()[reason] {
-			st.skip("repo-"+reason, 0)
-		}
+	for reason, n := range sum.SkipCounts() {
+		st.skipN("repo-"+reason, int64(n), 0)
 	}
 	for _, k := range sum.Skipped {
 		st.problem(fmt.Sprintf("%s: %s %s", k.Repo, k.Reason, k.Detail))

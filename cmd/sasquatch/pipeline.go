@@ -6,7 +6,6 @@ import (
 	"iter"
 	"log/slog"
 	"runtime"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,13 +30,16 @@ type stats struct {
 	problems []string         // clear, secret-free messages shown in the summary
 }
 
-func (s *stats) skip(reason string, size int64) {
+func (s *stats) skip(reason string, size int64) { s.skipN(reason, 1, size) }
+
+// skipN records n skips for reason, size bytes not scanned in all.
+func (s *stats) skipN(reason string, n, size int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.skips == nil {
 		s.skips = map[string]int64{}
 	}
-	s.skips[reason]++
+	s.skips[reason] += n
 	s.skipped += size
 }
 
@@ -74,17 +76,6 @@ func (s *stats) incomplete() bool {
 // path to something else, which is scanned where it lives (or is outside
 // what the user asked for).
 var benignSkip = map[string]bool{"symlink": true}
-
-func (s *stats) skipReasons() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.skips))
-	for r := range s.skips {
-		out = append(out, r)
-	}
-	sort.Strings(out)
-	return out
-}
 
 // hit is one match together with the blob it came from (without its bytes).
 type hit struct {

@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sasquatch-sec/sasquatch/detect"
+	"github.com/sasquatch-sec/sasquatch/report"
 )
 
 // Exit codes (design.md, "CLI contract").
@@ -134,13 +136,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var ue *usageError
 	switch {
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "sasquatch: %s\nRun 'sasquatch --help' for usage.\n", scrub(err.Error()))
+		fmt.Fprintf(stderr, "sasquatch: %s\nRun 'sasquatch --help' for usage.\n", report.Scrub(err.Error()))
 		return exitError
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		fmt.Fprintln(stderr, "sasquatch: interrupted; the findings made so far were written")
 		return exitError
 	case err != nil:
-		fmt.Fprintf(stderr, "sasquatch: %s\n", scrub(err.Error()))
+		fmt.Fprintf(stderr, "sasquatch: %s\n", report.Scrub(err.Error()))
 		return exitError
 	}
 	return res.code(root.strict)
@@ -205,7 +207,7 @@ func (c *common) openOutput() (io.Writer, func() error, func(), error) {
 		}
 		return f, f.Close, func() { f.Close() }, nil
 	}
-	f, err := os.CreateTemp(dirOf(c.output), ".sasquatch-*.tmp")
+	f, err := os.CreateTemp(filepath.Dir(c.output), ".sasquatch-*.tmp")
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("--output %s: %w", c.output, err)
 	}
@@ -232,14 +234,4 @@ func (c *common) openOutput() (io.Writer, func() error, func(), error) {
 		os.Remove(f.Name())
 	}
 	return f, done, abort, nil
-}
-
-func dirOf(p string) string {
-	if i := strings.LastIndexByte(p, os.PathSeparator); i >= 0 {
-		if i == 0 {
-			return "/"
-		}
-		return p[:i]
-	}
-	return "."
 }

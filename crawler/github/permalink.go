@@ -10,11 +10,13 @@ import (
 // base is either the web root (https://github.com, https://ghe.example.com,
 // see [Client.WebURL]) or the repository's html_url (which already ends in
 // /OWNER/NAME). Path segments are escaped; line <= 0 omits the fragment.
-// Without a repository, commit or path there is no page to link to, and
-// Permalink returns "".
+// Without a repository of the form OWNER/NAME, a commit or a path there is
+// no page to link to, and Permalink returns "".
 // Permalink is safe for concurrent use.
 func Permalink(base, repo, commit, filePath string, line int) string {
-	if base == "" || repo == "" || commit == "" || strings.Trim(filePath, "/") == "" {
+	owner, name, ok := strings.Cut(repo, "/")
+	if base == "" || !ok || owner == "" || name == "" || strings.Contains(name, "/") ||
+		commit == "" || strings.Trim(filePath, "/") == "" {
 		return ""
 	}
 	base = strings.TrimRight(base, "/")

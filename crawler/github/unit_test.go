@@ -136,6 +136,21 @@ func TestPermalink(t *testing.T) {
 				t.Errorf("got %s\nwant %s", got, tc.want)
 			}
 		})
+	} // Cases from the former report.Permalink, with their own commit.
+	for _, tc := range []struct {
+		base, repo, commit, path string
+		line                     int
+		want                     string
+	}{
+		{"https://github.com", "o/r", "abc", "dir/a b.md", 3, "https://github.com/o/r/blob/abc/dir/a%20b.md#L3"},
+		{"https://ghe.example.com/", "o/r", "abc", "x", 0, "https://ghe.example.com/o/r/blob/abc/x"},
+		{"https://github.com", "/tmp/repo", "abc", "x", 1, ""},
+		{"https://github.com", "o/r/x", "abc", "x", 1, ""},
+		{"https://github.com", "o/r", "", "x", 1, ""},
+	} {
+		if got := Permalink(tc.base, tc.repo, tc.commit, tc.path, tc.line); got != tc.want {
+			t.Errorf("Permalink(%q, %q, %q, %q, %d) = %q, want %q", tc.base, tc.repo, tc.commit, tc.path, tc.line, got, tc.want)
+		}
 	}
 }
 
