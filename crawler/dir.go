@@ -19,7 +19,7 @@ import (
 // Defaults for the zero fields of [DirConfig].
 const (
 	// DefaultMaxFileSize is the largest file [Dir] reads; bigger files are
-	// skipped with Reason [ReasonTooLarge].
+	// skipped with Reason [SkipTooLarge].
 	DefaultMaxFileSize int64 = 256 << 20
 	// DefaultChunkSize is the largest len(Blob.Data) [Dir] yields.
 	DefaultChunkSize = 8 << 20
@@ -34,22 +34,12 @@ const (
 // argument "-").
 const StdinPath = "<stdin>"
 
-// Reasons of the [*Skip] values that [Dir] yields. They are stable strings.
-const (
-	ReasonTooLarge   = "too-large"    // bigger than MaxFileSize; Size is the file size
-	ReasonSymlink    = "symlink"      // a symbolic link, never followed
-	ReasonUnreadable = "unreadable"   // open, list or read failed (permission denied, I/O error)
-	ReasonNotFound   = "not-found"    // a path argument (or an entry that vanished) does not exist
-	ReasonSpecial    = "special-file" // a device, named pipe, socket or other non-regular file
-	ReasonLoop       = "loop"         // a directory that is its own ancestor (bind mount)
-)
-
 // DirConfig configures a [Dir]. The zero value is ready to use: every zero
 // field takes its default.
 type DirConfig struct {
 	// MaxFileSize is the largest file read, in bytes (default
 	// [DefaultMaxFileSize]). A bigger file is not read at all and is
-	// reported as a *Skip with Reason [ReasonTooLarge] and Size set. For
+	// reported as a *Skip with Reason [SkipTooLarge] and Size set. For
 	// standard input, whose size is unknown, the first MaxFileSize bytes are
 	// scanned and a too-large skip reports the rest.
 	MaxFileSize int64
@@ -90,19 +80,19 @@ type DirConfig struct {
 //     always scanned, even one named .git.
 //   - never follows a symbolic link, to a file or a directory, whether found
 //     in a directory or given as an argument: each one is a *Skip with
-//     Reason [ReasonSymlink]. A loop through symbolic links therefore cannot
+//     Reason [SkipSymlink]. A loop through symbolic links therefore cannot
 //     loop. Loops through bind mounts are caught by remembering the (device,
-//     inode) of the directories on the current path ([ReasonLoop]). (As
+//     inode) of the directories on the current path ([SkipLoop]). (As
 //     everywhere in Unix, an argument with a trailing slash, "link/", names
 //     the directory the link points to, and that directory is walked.)
 //   - reads regular files only, binary ones included. Devices, named pipes
-//     and sockets are skipped ([ReasonSpecial]) and never opened; files are
+//     and sockets are skipped ([SkipSpecial]) and never opened; files are
 //     opened with O_NOFOLLOW|O_NONBLOCK and checked with fstat, so an entry
 //     replaced by a link or a pipe after listing is skipped, not followed or
 //     waited on.
-//   - reports what it cannot read as a *Skip ([ReasonUnreadable],
-//     [ReasonNotFound], [ReasonTooLarge]) and goes on. A missing path
-//     argument is a *Skip with Reason [ReasonNotFound] whose Err is an
+//   - reports what it cannot read as a *Skip ([SkipUnreadable],
+//     [SkipNotFound], [SkipTooLarge]) and goes on. A missing path
+//     argument is a *Skip with Reason [SkipNotFound] whose Err is an
 //     *fs.PathError ("open missing.txt: no such file or directory"), so
 //     errors.Is(err, fs.ErrNotExist) holds.
 //   - checks ctx before every file and every chunk; on cancellation it
@@ -307,7 +297,7 @@ func (w *walker) root(p string) bool {
 	}
 	switch m := fi.Mode(); {
 	case m&fs.ModeSymlink != 0:
-		return w.skip(&Skip{Origin: o, Reason: ReasonSymlink})
+		return w.skip(&Skip{Origin: o, Reason: SkipSymlink})
 	case m.IsDir():
 		return w.dir(p, "", nil)
 	case m.IsRegular():
@@ -332,7 +322,7 @@ func (w *walker) dir(fsPath, rel string, ancestors []fileID) bool {
 	if id, ok := w.d.dirID(f); ok {
 		if slices.Contains(ancestors, id) {
 			_ = f.Close()
-			return w.skip(&Skip{Origin: o, Reason: ReasonLoop,
+			return w.skip(&Skip{Origin: o, Reason: SkipLoop,
 				Err: errors.New("directory is its own ancestor (bind mount?)")})
 		}
 		ancestors = append(ancestors, id)
@@ -351,7 +341,7 @@ func (w *walker) dir(fsPath, rel string, ancestors []fileID) bool {
 		var ok bool
 		switch t := e.Type(); {
 		case t&fs.ModeSymlink != 0:
-			ok = w.skip(&Skip{Origin: co, Reason: ReasonSymlink})
+			ok = w.skip(&Skip{Origin: co, Reason: SkipSymlink})
 		case t.IsDir():
 			if name == ".git" {
 				continue
@@ -370,7 +360,7 @@ func (w *walker) dir(fsPath, rel string, ancestors []fileID) bool {
 		}
 	}
 	if lerr != nil {
-		return w.skip(&Skip{Origin: o, Reason: ReasonUnreadable, Err: lerr})
+		return w.skip(&Skip{Origin: o, Reason: SkipUnreadable, Err: lerr})
 	}
 	return true
 }
@@ -398,14 +388,14 @@ func (w *walker) file(fsPath string, o Origin) bool {
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return w.skip(&Skip{Origin: o, Reason: ReasonUnreadable, Err: err})
+		return w.skip(&Skip{Origin: o, Reason: SkipUnreadable, Err: err})
 	}
 	if !fi.Mode().IsRegular() {
 		// Replaced after listing (a pipe, a device): never read it.
 		return w.skip(specialSkip(o, fi.Mode()))
 	}
 	if fi.Size() > w.d.cfg.MaxFileSize {
-		return w.skip(&Skip{Origin: o, Reason: ReasonTooLarge, Size: fi.Size(),
+		return w.skip(&Skip{Origin: o, Reason: SkipTooLarge, Size: fi.Size(),
 			Err: fmt.Errorf("size %d exceeds the limit of %d bytes", fi.Size(), w.d.cfg.MaxFileSize)})
 	}
 	return w.stream(f, o, fi.Size())
@@ -444,7 +434,7 @@ func (w *walker) stream(r io.Reader, o Origin, size int64) bool {
 			if size >= 0 {
 				lost = max(size-read-int64(fresh), 0)
 			}
-			return w.skip(&Skip{Origin: o, Reason: ReasonUnreadable, Size: lost, Err: err})
+			return w.skip(&Skip{Origin: o, Reason: SkipUnreadable, Size: lost, Err: err})
 		}
 		eof := err == io.EOF
 		if fresh == 0 && !first {
@@ -485,7 +475,7 @@ func (w *walker) stream(r io.Reader, o Origin, size int64) bool {
 			if size >= 0 {
 				lost = max(size-limit, 0)
 			}
-			return w.skip(&Skip{Origin: o, Reason: ReasonTooLarge, Size: lost,
+			return w.skip(&Skip{Origin: o, Reason: SkipTooLarge, Size: lost,
 				Err: fmt.Errorf("input exceeds the limit of %d bytes; the rest was not scanned", limit)})
 		}
 	}
@@ -521,12 +511,12 @@ func fill(r io.Reader, buf []byte, n int) ([]byte, error) {
 
 // errSkip turns an open or list error into a Skip.
 func errSkip(o Origin, err error) *Skip {
-	reason := ReasonUnreadable
+	reason := SkipUnreadable
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		reason = ReasonNotFound
+		reason = SkipNotFound
 	case errors.Is(err, syscall.ELOOP):
-		reason = ReasonSymlink // replaced by a link after it was listed
+		reason = SkipSymlink // replaced by a link after it was listed
 	}
 	return &Skip{Origin: o, Reason: reason, Err: err}
 }
@@ -546,5 +536,5 @@ func specialSkip(o Origin, m fs.FileMode) *Skip {
 	case m.IsDir():
 		kind = "directory"
 	}
-	return &Skip{Origin: o, Reason: ReasonSpecial, Err: errors.New("not a regular file: " + kind)}
+	return &Skip{Origin: o, Reason: SkipSpecial, Err: errors.New("not a regular file: " + kind)}
 }

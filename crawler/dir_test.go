@@ -20,7 +20,7 @@ import (
 // item is what a test compares of one yielded (Blob, error) pair.
 type item struct {
 	Path    string
-	Reason  string // "" for a blob; the Skip reason; "error: ..." for another error
+	Reason  SkipReason // "" for a blob; the Skip reason; "error: ..." for another error
 	Data    string
 	Offset  int64
 	Line    int
@@ -48,7 +48,7 @@ func collect(t *testing.T, ctx context.Context, d *Dir) []item {
 				out = append(out, item{Path: s.Origin.Path, Reason: s.Reason, Size: s.Size})
 				continue
 			}
-			out = append(out, item{Reason: "error: " + err.Error()})
+			out = append(out, item{Reason: SkipReason("error: " + err.Error())})
 			continue
 		}
 		out = append(out, item{Path: b.Origin.Path, Data: string(b.Data), Offset: b.Offset, Line: b.Line, Overlap: b.Overlap})
@@ -145,7 +145,7 @@ func TestDirMissingPath(t *testing.T) {
 		got = append(got, item{Path: b.Origin.Path, Data: string(b.Data), Line: b.Line})
 	}
 	want := []item{
-		{Path: root + "/missing.txt", Reason: ReasonNotFound},
+		{Path: root + "/missing.txt", Reason: SkipNotFound},
 		{Path: root + "/a.txt", Data: "alpha\n", Line: 1},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -405,14 +405,14 @@ func TestDirStdin(t *testing.T) {
 			want: []item{
 				{Path: StdinPath, Data: "0123", Line: 1},
 				{Path: StdinPath, Data: "2345", Offset: 2, Line: 1, Overlap: 2},
-				{Path: StdinPath, Reason: ReasonTooLarge},
+				{Path: StdinPath, Reason: SkipTooLarge},
 			}},
 		{name: "exactly the size limit", paths: []string{"-"}, in: strings.NewReader("012345"), cfg: DirConfig{MaxFileSize: 6},
 			want: []item{{Path: StdinPath, Data: "012345", Line: 1}}},
 		{name: "read error after data", paths: []string{"-"}, in: &errReader{data: []byte("partial\n"), err: errBroken},
-			want: []item{{Path: StdinPath, Data: "partial\n", Line: 1}, {Path: StdinPath, Reason: ReasonUnreadable}}},
+			want: []item{{Path: StdinPath, Data: "partial\n", Line: 1}, {Path: StdinPath, Reason: SkipUnreadable}}},
 		{name: "reader that makes no progress", paths: []string{"-"}, in: &errReader{err: nil},
-			want: []item{{Path: StdinPath, Reason: ReasonUnreadable}}},
+			want: []item{{Path: StdinPath, Reason: SkipUnreadable}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -447,7 +447,7 @@ func TestDirCancel(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		got := collect(t, ctx, mustDir(t, []string{root}, DirConfig{}))
-		want := []item{{Reason: "error: " + context.Canceled.Error()}}
+		want := []item{{Reason: SkipReason("error: " + context.Canceled.Error())}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("mismatch (-want +got):\n%s", diff)
 		}
@@ -515,7 +515,7 @@ func TestDirTooLargeSparse(t *testing.T) {
 	writeFile(t, root, "small.txt", "ok\n")
 	got := collect(t, t.Context(), mustDir(t, []string{root}, DirConfig{}))
 	want := []item{
-		{Path: "huge.bin", Reason: ReasonTooLarge, Size: 2 << 30},
+		{Path: "huge.bin", Reason: SkipTooLarge, Size: 2 << 30},
 		{Path: "small.txt", Data: "ok\n", Line: 1},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -56,16 +56,16 @@ func TestDirTree(t *testing.T) {
 		{Path: ".hg/store/data", Data: "hg data\n", Line: 1},
 		{Path: "a.txt", Data: "alpha\n", Line: 1},
 		{Path: "b/nul.bin", Data: string(make([]byte, 4096)), Line: 1},
-		{Path: "b/up", Reason: ReasonSymlink},
+		{Path: "b/up", Reason: SkipSymlink},
 		{Path: "b/utf8.txt", Data: "\xff\xfe\xfd bad \xc3\x28\n", Line: 1},
-		{Path: "dirlink", Reason: ReasonSymlink},
+		{Path: "dirlink", Reason: SkipSymlink},
 		{Path: "dotdir/.hidden", Data: "hidden\n", Line: 1},
 		{Path: "empty", Line: 1},
-		{Path: "fifo", Reason: ReasonSpecial},
-		{Path: "link.txt", Reason: ReasonSymlink},
+		{Path: "fifo", Reason: SkipSpecial},
+		{Path: "link.txt", Reason: SkipSymlink},
 		{Path: "nested/file.txt", Data: "nested\n", Line: 1},
-		{Path: "x", Reason: ReasonSymlink},
-		{Path: "y", Reason: ReasonSymlink},
+		{Path: "x", Reason: SkipSymlink},
+		{Path: "y", Reason: SkipSymlink},
 	}
 	without := func(paths ...string) []item {
 		var out []item
@@ -102,19 +102,19 @@ func TestDirTree(t *testing.T) {
 			want: []item{
 				{Path: root + "/b/utf8.txt", Data: "\xff\xfe\xfd bad \xc3\x28\n", Line: 1},
 				{Path: root + "/link.txt", Data: "alpha\n", Line: 1}, // a link argument is followed once
-				{Path: root + "/fifo", Reason: ReasonSpecial},
+				{Path: root + "/fifo", Reason: SkipSpecial},
 				{Path: root + "/a.txt", Data: "alpha\n", Line: 1},
 			}},
 		{name: "a directory link argument is followed once (find -H)", paths: []string{root + "/dirlink"},
 			want: []item{
 				{Path: "nul.bin", Data: string(make([]byte, 4096)), Line: 1},
-				{Path: "up", Reason: ReasonSymlink},
+				{Path: "up", Reason: SkipSymlink},
 				{Path: "utf8.txt", Data: "\xff\xfe\xfd bad \xc3\x28\n", Line: 1},
 			}},
 		{name: "a trailing slash resolves a directory link argument", paths: []string{root + "/dirlink/"},
 			want: []item{
 				{Path: "nul.bin", Data: string(make([]byte, 4096)), Line: 1},
-				{Path: "up", Reason: ReasonSymlink},
+				{Path: "up", Reason: SkipSymlink},
 				{Path: "utf8.txt", Data: "\xff\xfe\xfd bad \xc3\x28\n", Line: 1},
 			}},
 		{name: "explicit .git argument is scanned", paths: []string{root + "/.git"},
@@ -169,8 +169,8 @@ func TestDirUnreadable(t *testing.T) {
 	}
 	want := []item{
 		{Path: "a.txt", Data: "a\n", Line: 1},
-		{Path: "locked", Reason: ReasonUnreadable},
-		{Path: "secret.txt", Reason: ReasonUnreadable},
+		{Path: "locked", Reason: SkipUnreadable},
+		{Path: "secret.txt", Reason: SkipUnreadable},
 		{Path: "z.txt", Data: "z\n", Line: 1},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -199,8 +199,8 @@ func TestDirUnreadableChmod(t *testing.T) {
 	got := collect(t, t.Context(), mustDir(t, []string{root}, DirConfig{}))
 	want := []item{
 		{Path: "a.txt", Data: "a\n", Line: 1},
-		{Path: "locked", Reason: ReasonUnreadable},
-		{Path: "secret.txt", Reason: ReasonUnreadable},
+		{Path: "locked", Reason: SkipUnreadable},
+		{Path: "secret.txt", Reason: SkipUnreadable},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
@@ -238,8 +238,8 @@ func TestDirReplacedAfterListing(t *testing.T) {
 	got := collect(t, t.Context(), d)
 	want := []item{
 		{Path: "ok.txt", Data: "ok\n", Line: 1},
-		{Path: "to-fifo", Reason: ReasonSpecial},
-		{Path: "to-link", Reason: ReasonSymlink},
+		{Path: "to-fifo", Reason: SkipSpecial},
+		{Path: "to-link", Reason: SkipSymlink},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
@@ -257,7 +257,7 @@ func TestDirLoop(t *testing.T) {
 	d := mustDir(t, []string{root}, DirConfig{})
 	d.dirID = func(*os.File) (fileID, bool) { return fileID{dev: 1, ino: 1}, true }
 	got := collect(t, t.Context(), d)
-	want := []item{{Path: "a", Reason: ReasonLoop}, {Path: "g.txt", Data: "g\n", Line: 1}}
+	want := []item{{Path: "a", Reason: SkipLoop}, {Path: "g.txt", Data: "g\n", Line: 1}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}

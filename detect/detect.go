@@ -337,7 +337,7 @@ func (st *state) addSAS(t *text, r *rawSAS, ipynb bool) {
 		Severity:    cl.sev,
 		Expired:     cl.expired,
 		Reasons:     reasons,
-		Fingerprint: Fingerprint(tok.Account, sig),
+		Fingerprint: Fingerprint(sig),
 	})
 }
 
@@ -458,7 +458,7 @@ func (st *state) addKey(t *text, i int) (int, bool) {
 		Token:       tok,
 		Severity:    sev,
 		Reasons:     reasons,
-		Fingerprint: Fingerprint(tok.Account, key),
+		Fingerprint: Fingerprint(key),
 	})
 	// the end of the key, not of the connection string: a SharedAccessSignature=
 	// after the key in the same connection string is a credential of its own

@@ -79,6 +79,10 @@ const Redacted = "REDACTED"
 // Reveal returns the secret value. Call it only where the user asked for it (--reveal).
 func (s Secret) Reveal() string { return s.v }
 
+// Equal reports whether two secrets hold the same value (go-cmp uses it, so
+// comparing structs that hold a Secret needs no unexported-field option).
+func (s Secret) Equal(o Secret) bool { return s.v == o.v }
+
 // IsZero reports whether the secret is empty.
 func (s Secret) IsZero() bool { return s.v == "" }
 
@@ -134,7 +138,7 @@ type Match struct {
 	Severity     Severity
 	Expired      bool
 	Reasons      []string // every classification tag and gate, human-readable, stable
-	Fingerprint  string   // Fingerprint(Token.Account, signature)
+	Fingerprint  string   // Fingerprint(signature), or of the key for an account key
 }
 
 // Result is what one Detect call found.

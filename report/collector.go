@@ -88,7 +88,7 @@ func NewCollector(opts CollectorOptions) *Collector {
 func (c *Collector) Add(loc Location, m detect.Match) {
 	fp := m.Fingerprint
 	if fp == "" {
-		fp = detect.Fingerprint(m.Token.Account, m.Token.Signature.Reveal())
+		fp = detect.Fingerprint(m.Token.Signature.Reveal())
 		m.Fingerprint = fp
 	}
 	if !c.reveal {

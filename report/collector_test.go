@@ -179,7 +179,7 @@ func TestNewFinding(t *testing.T) {
 			if f.Token != wantTok || f.URL != wantURL {
 				t.Errorf("token/url = %q/%q, want %q/%q", f.Token, f.URL, wantTok, wantURL)
 			}
-			wantFP := detect.Fingerprint(tc.m.Token.Account, tc.m.Token.Signature.Reveal())
+			wantFP := detect.Fingerprint(tc.m.Token.Signature.Reveal())
 			if f.Fingerprint != wantFP {
 				t.Errorf("fingerprint %s, want %s", f.Fingerprint, wantFP)
 			}

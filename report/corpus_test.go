@@ -76,7 +76,7 @@ func sasMatch(sev detect.Severity, kind detect.Kind, account, host, cloud, path,
 		Expired:  strings.Contains(strings.Join(reasons, ","), "expired"),
 		Reasons:  reasons,
 	}
-	m.Fingerprint = detect.Fingerprint(account, sig)
+	m.Fingerprint = detect.Fingerprint(sig)
 	return m
 }
 
@@ -96,7 +96,7 @@ func keyMatch(account string, n int) detect.Match {
 		},
 		Severity:    detect.Critical,
 		Reasons:     []string{"account-key"},
-		Fingerprint: detect.Fingerprint(account, key),
+		Fingerprint: detect.Fingerprint(key),
 	}
 }
 

@@ -26,7 +26,7 @@ func exampleMatch() detect.Match {
 		},
 		Severity:    detect.Low,
 		Reasons:     []string{"single-object"},
-		Fingerprint: detect.Fingerprint("contosocdn07", sig),
+		Fingerprint: detect.Fingerprint(sig),
 	}
 }
 
@@ -57,5 +57,5 @@ func ExampleJSONL() {
 		fmt.Println(err)
 	}
 	// Output:
-	// {"fingerprint":"08780a8f2a991230f8cba0677d5ba77a","severity":"low","kind":"service","account":"contosocdn07","host":"contosocdn07.blob.core.windows.net","cloud":"public","services":["blob"],"resource_types":[],"resource":"/public/setup.zip","permissions":["read"],"sp":"r","start":null,"expiry":"2029-09-01T00:00:00Z","expired":false,"reasons":["single-object"],"redacted":"sv=2022-11-02&sr=b&sp=r&se=2029-09-01T00:00:00Z&spr=https&sig=REDACTED","locations":[{"path":"README.md","line":3,"column":10}]}
+	// {"fingerprint":"cc69d6606feab7993686f836a85c7a33","severity":"low","kind":"service","account":"contosocdn07","host":"contosocdn07.blob.core.windows.net","cloud":"public","services":["blob"],"resource_types":[],"resource":"/public/setup.zip","permissions":["read"],"sp":"r","start":null,"expiry":"2029-09-01T00:00:00Z","expired":false,"reasons":["single-object"],"redacted":"sv=2022-11-02&sr=b&sp=r&se=2029-09-01T00:00:00Z&spr=https&sig=REDACTED","locations":[{"path":"README.md","line":3,"column":10}]}
 }

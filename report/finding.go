@@ -55,6 +55,12 @@ type Finding struct {
 	// Token and URL are filled only when the user asked for --reveal.
 	Token string `json:"token,omitempty"`
 	URL   string `json:"url,omitempty"`
+
+	// Credential is the token itself, kept for the callers that need it
+	// (liveness checks, a store, --reveal from a store). Its secrets are
+	// [detect.Secret] values: every print, log and encoding redacts them,
+	// and no sink reads them unless the user asked for --reveal.
+	Credential detect.Token `json:"-"`
 }
 
 // Sink writes findings in one format. Write is called once per finding, from a

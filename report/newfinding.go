@@ -20,7 +20,7 @@ func NewFinding(m detect.Match, reveal bool) Finding {
 	t := m.Token
 	fp := m.Fingerprint
 	if fp == "" {
-		fp = detect.Fingerprint(t.Account, t.Signature.Reveal())
+		fp = detect.Fingerprint(t.Signature.Reveal())
 	}
 	f := Finding{
 		Fingerprint:   fp,
@@ -40,6 +40,7 @@ func NewFinding(m detect.Match, reveal bool) Finding {
 		Reasons:       cloneStrings(m.Reasons),
 		Redacted:      t.Redacted,
 		Locations:     []Location{},
+		Credential:    t,
 	}
 	if reveal {
 		f.Token = t.Query.Reveal()

@@ -151,7 +151,7 @@ func scanRepo(ctx context.Context, c *common, eng *engine, coll *report.Collecto
 	defer repo.Close()
 	err = collectHistory(ctx, eng, coll, st, repo, cfg.Repo, nil)
 	st.repos.Add(1)
-	complete := recordCoverage(st, cfg.Repo, repo.Coverage())
+	complete := recordCoverage(st, cfg.Repo, repo.Stats())
 	if err != nil {
 		return nil, err
 	}
@@ -285,9 +285,9 @@ func collectHistory(ctx context.Context, eng *engine, coll *report.Collector, st
 
 // recordCoverage turns a repository's coverage into skip counts, so that
 // anything not scanned shows in the summary and makes the run incomplete.
-func recordCoverage(st *stats, target string, cov gitscan.Coverage) (complete bool) {
+func recordCoverage(st *stats, target string, cov gitscan.Stats) (complete bool) {
 	for reason, n := range cov.Skips {
-		st.skipN(reason, int64(n), 0)
+		st.skipN(string(reason), int64(n), 0)
 	}
 	st.addSkippedBytes(cov.SkippedBytes)
 	if cov.Shallow {

@@ -136,7 +136,7 @@ func runGitHub(ctx context.Context, c *common, g *gitFlags, f *githubFlags, res 
 		})
 		st.repos.Add(1)
 		if gr, ok := github.GitRepo(src); ok {
-			recordCoverage(st, r.FullName, gr.Coverage())
+			recordCoverage(st, r.FullName, gr.Stats())
 		}
 		if err != nil && ctx.Err() == nil {
 			// A per-repository problem: recorded, the sweep goes on.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,9 @@ import (
 )
 
 const hostileToken = "https://contosohostile01.blob.core.windows.net/?sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2031-01-01T00:00:00Z&sig=U1lOVEhFVElDLUNMSS1URVNULVNJRy0wMDAwMDAwMDM%3D"
+
+// hostileToken02 is another token (its own signature, so its own finding).
+const hostileToken02 = "https://contosohostile02.blob.core.windows.net/?sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2031-01-01T00:00:00Z&sig=U1lOVEhFVElDLUNMSS1URVNULVNJRy0wMDAwMDAwMDQ%3D"
 
 // TestHostileInput is issue 2's "bad input" list: each bad thing gets a clear
 // message or a recorded skip, never a crash or hang, and the findings from
@@ -21,7 +25,7 @@ func TestHostileInput(t *testing.T) {
 	write(t, filepath.Join(dir, "invalid-utf8.txt"), "\xff\xfe\xfd sig= \xc3\x28 "+strings.Repeat("\x80", 1000)+"\n")
 	// A 5 MiB minified line with the token at its very end.
 	line := bytes.Repeat([]byte("var a=1;"), 5<<20/8)
-	write(t, filepath.Join(dir, "min.js"), string(line)+"x='"+strings.Replace(hostileToken, "contosohostile01", "contosohostile02", 1)+"'")
+	write(t, filepath.Join(dir, "min.js"), string(line)+"x='"+hostileToken02+"'")
 	// A 2 GiB file (sparse: no disk), bigger than the default file limit.
 	big, err := os.Create(filepath.Join(dir, "huge.bin"))
 	if err != nil {
@@ -112,6 +116,8 @@ func TestChunkBoundary(t *testing.T) {
 		var content string
 		account := "contosochunk" + strings.TrimSuffix(strings.ReplaceAll(name, ".", ""), "txt")[:4]
 		tok := strings.Replace(hostileToken, "contosohostile01", account, 1)
+		// Its own signature too: one token is one finding whatever the account.
+		tok = strings.Replace(tok, "MDM%3D", base64.StdEncoding.EncodeToString([]byte(account[len(account)-2:]))[:2]+"M%3D", 1)
 		if c.minified {
 			content = strings.Repeat("a", c.pos-2) + "=\"" + tok + "\";" + strings.Repeat("b", 1<<20) + "\n"
 			c.line, c.column = 1, c.pos+1

@@ -176,8 +176,8 @@ func (e *engine) scan(ctx context.Context, blobs iter.Seq2[crawler.Blob, error],
 func (e *engine) itemError(err error) {
 	var sk *crawler.Skip
 	if errors.As(err, &sk) {
-		e.st.skip(sk.Reason, sk.Size)
-		if !benignSkip[sk.Reason] {
+		e.st.skip(string(sk.Reason), sk.Size)
+		if !benignSkip[string(sk.Reason)] {
 			e.log.Info("skipped", "path", sk.Origin.Path, "repo", sk.Origin.Repo, "reason", sk.Reason, "err", sk.Err)
 		}
 		if sk.Reason == "not-found" || sk.Reason == "unreadable" {

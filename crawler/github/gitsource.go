@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sasquatch-sec/sasquatch/crawler"
 	"github.com/sasquatch-sec/sasquatch/crawler/gitscan"
 )
 
@@ -20,7 +21,7 @@ type gitRepo struct {
 
 // incompleteReason summarises gitscan's coverage after Blobs ("" when complete).
 func (g gitRepo) incompleteReason() string {
-	cov := g.g.Coverage()
+	cov := g.g.Stats()
 	if cov.Complete {
 		return ""
 	}
@@ -30,11 +31,11 @@ func (g gitRepo) incompleteReason() string {
 	}
 	keys := make([]string, 0, len(cov.Skips))
 	for k := range cov.Skips {
-		keys = append(keys, k)
+		keys = append(keys, string(k))
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, cov.Skips[k]))
+		parts = append(parts, fmt.Sprintf("%s=%d", k, cov.Skips[crawler.SkipReason(k)]))
 	}
 	if len(cov.Errors) > 0 {
 		parts = append(parts, fmt.Sprintf("errors=%d", len(cov.Errors)))

@@ -169,27 +169,27 @@ func (s *tarballSource) Blobs(ctx context.Context) iter.Seq2[crawler.Blob, error
 			switch hdr.Typeflag {
 			case tar.TypeReg, tar.TypeRegA:
 			case tar.TypeSymlink, tar.TypeLink:
-				if !yield(crawler.Blob{}, &crawler.Skip{Origin: origin, Reason: "symlink"}) {
+				if !yield(crawler.Blob{}, &crawler.Skip{Origin: origin, Reason: crawler.SkipSymlink}) {
 					return
 				}
 				continue
 			case tar.TypeDir, tar.TypeXGlobalHeader, tar.TypeXHeader:
 				continue
 			default:
-				if !yield(crawler.Blob{}, &crawler.Skip{Origin: origin, Reason: "unsupported-entry"}) {
+				if !yield(crawler.Blob{}, &crawler.Skip{Origin: origin, Reason: crawler.SkipUnsupported}) {
 					return
 				}
 				continue
 			}
 			if hdr.Size > maxBlob {
-				if !yield(crawler.Blob{}, &crawler.Skip{Origin: origin, Reason: "too-large", Size: hdr.Size}) {
+				if !yield(crawler.Blob{}, &crawler.Skip{Origin: origin, Reason: crawler.SkipTooLarge, Size: hdr.Size}) {
 					return
 				}
 				continue
 			}
 			if total+hdr.Size > maxRepo {
 				s.truncated = "repo-bytes-limit"
-				yield(crawler.Blob{}, &crawler.Skip{Origin: origin, Reason: "repo-bytes-limit", Size: hdr.Size})
+				yield(crawler.Blob{}, &crawler.Skip{Origin: origin, Reason: crawler.SkipRepoBytes, Size: hdr.Size})
 				return
 			}
 			data := make([]byte, hdr.Size)

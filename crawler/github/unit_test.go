@@ -393,7 +393,7 @@ func TestTarballBlobs(t *testing.T) {
 		for b, err := range s.Blobs(context.Background()) {
 			if err != nil {
 				if sk, ok := errors.AsType[*crawler.Skip](err); ok {
-					errs = append(errs, sk.Reason+" "+sk.Origin.Path)
+					errs = append(errs, string(sk.Reason)+" "+sk.Origin.Path)
 				} else {
 					errs = append(errs, "error")
 				}

@@ -15,19 +15,6 @@ import (
 	"github.com/sasquatch-sec/sasquatch/crawler"
 )
 
-// Skip reasons recorded in [Coverage.Skips] and [crawler.Skip.Reason].
-const (
-	ReasonTooLarge    = "too-large"        // blob bigger than MaxBlobSize (content never read)
-	ReasonRepoBytes   = "repo-bytes-limit" // MaxRepoBytes already scanned
-	ReasonLFS         = "lfs-pointer"      // a Git LFS pointer: the real content is not in the repository
-	ReasonUnreadable  = "unreadable"       // missing or corrupt object
-	ReasonShallow     = "shallow"          // shallow clone: history before the graft is missing
-	ReasonSubmodule   = "submodule"        // .gitmodules present: submodules are never fetched
-	ReasonTimeout     = "timeout"          // Config.Timeout reached: the rest was not scanned
-	ReasonEnumeration = "enumeration"      // walking the object graph failed part way
-	ReasonTreeDepth   = "tree-too-deep"    // trees nested deeper than 4096 (go-git walk)
-)
-
 // Blobs yields every blob reachable from any ref exactly once and every
 // commit and annotated tag message (Message set), interleaved, as described
 // in the package documentation. Per-item problems are yielded as
@@ -40,7 +27,7 @@ func (r *Repo) Blobs(ctx context.Context) iter.Seq2[crawler.Blob, error] {
 		dctx, cancel := context.WithDeadline(ctx, r.deadline)
 		defer cancel()
 		r.mu.Lock()
-		r.cov = Coverage{Shallow: r.cov.Shallow, Backend: r.cov.Backend, Skips: map[string]int{}}
+		r.cov = Stats{Shallow: r.cov.Shallow, Backend: r.cov.Backend, Skips: map[crawler.SkipReason]int{}}
 		r.mu.Unlock()
 		s := &scan{r: r, yield: yield, parent: ctx}
 		finished := s.run(dctx)
@@ -66,7 +53,7 @@ func (s *scan) run(ctx context.Context) bool {
 		return s.interrupted(ctx)
 	}
 	if r.cov.Shallow {
-		if !s.skip(crawler.Origin{Repo: r.cfg.Repo}, ReasonShallow, 0, errors.New("shallow clone: older history is missing")) {
+		if !s.skip(crawler.Origin{Repo: r.cfg.Repo}, crawler.SkipShallow, 0, errors.New("shallow clone: older history is missing")) {
 			return false
 		}
 	}
@@ -90,7 +77,7 @@ func (s *scan) emit(b crawler.Blob, err error) bool {
 	return true
 }
 
-func (s *scan) skip(o crawler.Origin, reason string, size int64, err error) bool {
+func (s *scan) skip(o crawler.Origin, reason crawler.SkipReason, size int64, err error) bool {
 	s.r.addSkip(reason, size, err)
 	return s.emit(crawler.Blob{}, &crawler.Skip{Origin: o, Reason: reason, Size: size, Err: err})
 }
@@ -102,7 +89,7 @@ func (s *scan) interrupted(ctx context.Context) bool {
 		s.r.addError(err)
 		s.emit(crawler.Blob{}, err)
 	} else {
-		s.skip(crawler.Origin{Repo: s.r.cfg.Repo}, ReasonTimeout, 0,
+		s.skip(crawler.Origin{Repo: s.r.cfg.Repo}, crawler.SkipTimeout, 0,
 			fmt.Errorf("repository time limit %s reached", s.r.cfg.Timeout))
 	}
 	s.stopped = true
@@ -111,30 +98,30 @@ func (s *scan) interrupted(ctx context.Context) bool {
 
 // admit decides, before reading, whether a blob of size bytes is read.
 // It returns "" to read it, else the skip reason.
-func (s *scan) admit(size int64) string {
+func (s *scan) admit(size int64) crawler.SkipReason {
 	if size > s.r.cfg.MaxBlobSize {
-		return ReasonTooLarge
+		return crawler.SkipTooLarge
 	}
 	if s.used+size > s.r.cfg.MaxRepoBytes {
-		return ReasonRepoBytes
+		return crawler.SkipRepoBytes
 	}
 	s.used += size
 	return ""
 }
 
-func skipErr(reason string, size int64, max int64) error {
+func skipErr(reason crawler.SkipReason, size int64, max int64) error {
 	switch reason {
-	case ReasonTooLarge:
+	case crawler.SkipTooLarge:
 		return fmt.Errorf("blob of %d bytes exceeds the %d-byte limit", size, max)
-	case ReasonRepoBytes:
+	case crawler.SkipRepoBytes:
 		return fmt.Errorf("repository byte limit of %d reached", max)
 	}
 	return nil
 }
 
-func (s *scan) skipBlob(oid, p, reason string, size int64) bool {
+func (s *scan) skipBlob(oid, p string, reason crawler.SkipReason, size int64) bool {
 	max := s.r.cfg.MaxBlobSize
-	if reason == ReasonRepoBytes {
+	if reason == crawler.SkipRepoBytes {
 		max = s.r.cfg.MaxRepoBytes
 	}
 	return s.skip(crawler.Origin{Repo: s.r.cfg.Repo, Path: p}, reason, size, skipErr(reason, size, max))
@@ -153,10 +140,10 @@ func (s *scan) blob(oid, p string, data []byte) bool {
 		return false
 	}
 	if len(data) < 1024 && bytes.HasPrefix(data, lfsPrefix) {
-		return s.skip(o, ReasonLFS, lfsSize(data), errors.New("git LFS pointer: content not in the repository"))
+		return s.skip(o, crawler.SkipLFS, lfsSize(data), errors.New("git LFS pointer: content not in the repository"))
 	}
 	if path.Base(p) == ".gitmodules" {
-		return s.skip(o, ReasonSubmodule, 0, errors.New("submodules are not fetched"))
+		return s.skip(o, crawler.SkipSubmodule, 0, errors.New("submodules are not fetched"))
 	}
 	return true
 }
@@ -179,7 +166,7 @@ func (s *scan) message(oid, typ string, data []byte) bool {
 	case "commit":
 		c, err := parseCommit(data)
 		if err != nil && c.message == nil {
-			return s.skip(crawler.Origin{Repo: s.r.cfg.Repo, Commit: oid}, ReasonUnreadable, int64(len(data)), fmt.Errorf("commit %s: %w", oid, err))
+			return s.skip(crawler.Origin{Repo: s.r.cfg.Repo, Commit: oid}, crawler.SkipUnreadable, int64(len(data)), fmt.Errorf("commit %s: %w", oid, err))
 		}
 		o.Commit, o.Author, o.Time, msg = oid, c.author, c.time, c.message
 		s.r.mu.Lock()
@@ -188,7 +175,7 @@ func (s *scan) message(oid, typ string, data []byte) bool {
 	case "tag":
 		t, err := parseTag(data)
 		if err != nil && t.message == nil {
-			return s.skip(crawler.Origin{Repo: s.r.cfg.Repo}, ReasonUnreadable, int64(len(data)), fmt.Errorf("tag %s: %w", oid, err))
+			return s.skip(crawler.Origin{Repo: s.r.cfg.Repo}, crawler.SkipUnreadable, int64(len(data)), fmt.Errorf("tag %s: %w", oid, err))
 		}
 		o.Commit, o.Author, o.Time, msg = t.object, t.tagger, t.time, t.message
 		s.r.mu.Lock()
@@ -226,7 +213,7 @@ type item struct {
 	oid, typ, path string
 	size           int64
 	fetch          bool   // content was requested from cat-file --batch
-	reason         string // skip reason when not fetched
+	reason         crawler.SkipReason // skip reason when not fetched
 	err            error  // enumeration failure
 }
 
@@ -359,13 +346,13 @@ func (s *scan) runGit(ctx context.Context) bool {
 		}
 		if it.err != nil {
 			r.addError(it.err)
-			s.skip(crawler.Origin{Repo: r.cfg.Repo}, ReasonEnumeration, 0, it.err)
+			s.skip(crawler.Origin{Repo: r.cfg.Repo}, crawler.SkipEnumeration, 0, it.err)
 			return false
 		}
 		if !it.fetch {
 			var ok bool
-			if it.reason == ReasonUnreadable {
-				ok = s.skip(crawler.Origin{Repo: r.cfg.Repo, Path: it.path}, ReasonUnreadable, 0,
+			if it.reason == crawler.SkipUnreadable {
+				ok = s.skip(crawler.Origin{Repo: r.cfg.Repo, Path: it.path}, crawler.SkipUnreadable, 0,
 					fmt.Errorf("object %s: %w", it.oid, errMissing))
 			} else {
 				ok = s.skipBlob(it.oid, it.path, it.reason, it.size)
@@ -412,7 +399,7 @@ func (s *scan) runGit(ctx context.Context) bool {
 			if it.typ != "blob" {
 				o.Commit = it.oid
 			}
-			if !s.skip(o, ReasonUnreadable, it.size, fmt.Errorf("read %s %s: %w", it.typ, it.oid, rerr)) {
+			if !s.skip(o, crawler.SkipUnreadable, it.size, fmt.Errorf("read %s %s: %w", it.typ, it.oid, rerr)) {
 				return false
 			}
 			continue
@@ -438,7 +425,7 @@ func (s *scan) fatal(err error) bool {
 		return s.interrupted(s.parent)
 	}
 	s.r.addError(err)
-	s.skip(crawler.Origin{Repo: s.r.cfg.Repo}, ReasonEnumeration, 0, err)
+	s.skip(crawler.Origin{Repo: s.r.cfg.Repo}, crawler.SkipEnumeration, 0, err)
 	return false
 }
 
@@ -503,7 +490,7 @@ func (s *scan) decide(line []byte) (item, bool) {
 	typ, rest, _ := bytes.Cut(rest, []byte(" "))
 	it.typ = string(typ)
 	if it.typ == "missing" || it.typ == "ambiguous" {
-		it.reason = ReasonUnreadable
+		it.reason = crawler.SkipUnreadable
 		return it, true
 	}
 	sz, p, _ := bytes.Cut(rest, []byte(" "))
@@ -522,7 +509,7 @@ func (s *scan) decide(line []byte) (item, bool) {
 		}
 	case "commit", "tag":
 		if size > maxMetaSize {
-			it.reason = ReasonTooLarge
+			it.reason = crawler.SkipTooLarge
 			return it, true
 		}
 	default:

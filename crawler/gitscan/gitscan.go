@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/transport"
+
+	"github.com/sasquatch-sec/sasquatch/crawler"
 )
 
 // Defaults applied by [Open] to zero [Config] fields.
@@ -49,20 +51,22 @@ type Config struct {
 	NoGitProgram bool
 }
 
-// Coverage says how much of a repository was scanned. Complete is true only
-// when every reachable object was read and nothing was skipped. It is a
-// plain value returned as a copy.
-type Coverage struct {
+// Stats says how much of a repository was scanned, in detail (benchmarks,
+// tests, verbose logs). Complete is true only when every reachable object
+// was read and nothing was skipped. It is a plain value returned as a copy.
+// Skips repeats what Blobs yielded as *crawler.Skip: a caller that counts
+// the yielded skips must not add these again.
+type Stats struct {
 	Complete     bool
-	Shallow      bool           // the repository is a shallow clone: older history is missing
-	Backend      string         // "git" (the git program) or "go-git"
-	Blobs        int64          // blobs yielded
-	Bytes        int64          // bytes of blobs yielded
-	Commits      int64          // commit messages read
-	Tags         int64          // annotated tag messages read
-	Skips        map[string]int // skipped items by reason
-	SkippedBytes int64          // bytes of skipped blobs, when known
-	Errors       []string       // first few errors (no secrets), for the summary
+	Shallow      bool                       // the repository is a shallow clone: older history is missing
+	Backend      string                     // "git" (the git program) or "go-git"
+	Blobs        int64                      // blobs yielded
+	Bytes        int64                      // bytes of blobs yielded
+	Commits      int64                      // commit messages read
+	Tags         int64                      // annotated tag messages read
+	Skips        map[crawler.SkipReason]int // skipped items by reason
+	SkippedBytes int64                      // bytes of skipped blobs, when known
+	Errors       []string                   // first few errors (no secrets), for the summary
 }
 
 // Repo is one opened repository. It is not safe for concurrent use, except
@@ -78,7 +82,7 @@ type Repo struct {
 	empty    bool // clone of an empty repository
 
 	mu   sync.Mutex
-	cov  Coverage
+	cov  Stats
 	tips map[string]string
 	head string // commit at HEAD (default branch), "" when unborn
 }
@@ -111,7 +115,7 @@ func Open(ctx context.Context, pathOrURL string, cfg Config) (*Repo, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Repo{cfg: cfg, deadline: time.Now().Add(cfg.Timeout), log: log}
-	r.cov.Skips = map[string]int{}
+	r.cov.Skips = map[crawler.SkipReason]int{}
 	if !cfg.NoGitProgram {
 		r.git = gitProgram()
 	}
@@ -176,13 +180,26 @@ func (r *Repo) Tips() map[string]string {
 	return m
 }
 
-// Coverage returns a snapshot of what has been scanned so far; after Blobs
+// Coverage implements [crawler.CoverageReporter]: whether the last Blobs
+// run was complete, and the problems that no yielded skip describes (a
+// shallow clone, enumeration errors). Safe for concurrent use.
+func (r *Repo) Coverage() crawler.Coverage {
+	st := r.Stats()
+	cov := crawler.Coverage{Complete: st.Complete}
+	if st.Shallow {
+		cov.Problems = append(cov.Problems, "shallow clone: history before the shallow boundary was not scanned")
+	}
+	cov.Problems = append(cov.Problems, st.Errors...)
+	return cov
+}
+
+// Stats returns a snapshot of what has been scanned so far; after Blobs
 // has finished it is final. Safe for concurrent use.
-func (r *Repo) Coverage() Coverage {
+func (r *Repo) Stats() Stats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.cov
-	c.Skips = make(map[string]int, len(r.cov.Skips))
+	c.Skips = make(map[crawler.SkipReason]int, len(r.cov.Skips))
 	for k, v := range r.cov.Skips {
 		c.Skips[k] = v
 	}
@@ -281,7 +298,7 @@ func redactURL(s string) string {
 	return u.String()
 }
 
-func (r *Repo) addSkip(reason string, size int64, err error) {
+func (r *Repo) addSkip(reason crawler.SkipReason, size int64, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cov.Skips[reason]++

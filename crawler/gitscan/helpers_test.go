@@ -51,7 +51,7 @@ func (res result) messagesWith(s string) []crawler.Blob {
 	return out
 }
 
-func (res result) skipsFor(reason string) []*crawler.Skip {
+func (res result) skipsFor(reason crawler.SkipReason) []*crawler.Skip {
 	var out []*crawler.Skip
 	for _, s := range res.skips {
 		if s.Reason == reason {

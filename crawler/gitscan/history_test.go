@@ -117,7 +117,7 @@ func TestHistory(t *testing.T) {
 			t.Fatalf("errors %v skips %v", res.errs, res.skips)
 		}
 		uniqueIDs(t, res)
-		cov := r.Coverage()
+		cov := r.Stats()
 		if !cov.Complete || cov.Shallow || cov.Blobs != int64(len(res.blobs)-len(res.messagesWith(""))) {
 			t.Errorf("coverage = %+v, %d blobs yielded", cov, len(res.blobs))
 		}
@@ -211,8 +211,8 @@ func TestEmptyRepository(t *testing.T) {
 			if len(res.blobs)+len(res.skips)+len(res.errs) != 0 {
 				t.Errorf("empty repo yielded %+v", res)
 			}
-			if !r.Coverage().Complete {
-				t.Errorf("coverage %+v", r.Coverage())
+			if !r.Stats().Complete {
+				t.Errorf("coverage %+v", r.Stats())
 			}
 			prov, err := r.Provenance(context.Background(), []string{strings.Repeat("a", 40)})
 			if err != nil || len(prov) != 0 {
@@ -234,8 +234,8 @@ func TestShallowClone(t *testing.T) {
 	backends(t, func(t *testing.T, cfg Config) {
 		r := open(t, dst, cfg)
 		res := collect(t, r)
-		cov := r.Coverage()
-		if !cov.Shallow || cov.Complete || len(res.skipsFor(ReasonShallow)) != 1 {
+		cov := r.Stats()
+		if !cov.Shallow || cov.Complete || len(res.skipsFor(crawler.SkipShallow)) != 1 {
 			t.Errorf("coverage %+v skips %v", cov, res.skips)
 		}
 		if len(res.withData("clean")) != 1 {
@@ -291,21 +291,21 @@ func TestBounds(t *testing.T) {
 		cfg.MaxBlobSize = 4096
 		r := open(t, b.Dir, cfg)
 		res := collect(t, r)
-		big := res.skipsFor(ReasonTooLarge)
+		big := res.skipsFor(crawler.SkipTooLarge)
 		if len(big) != 1 || big[0].Size < 5000 || big[0].Origin.Path != "big.txt" {
 			t.Errorf("too-large skips %+v", big)
 		}
 		if len(res.withData(history.SigParam(31))) != 0 || len(res.withData(history.SigParam(32))) != 1 {
 			t.Errorf("wrong blobs scanned")
 		}
-		if l := res.skipsFor(ReasonLFS); len(l) != 1 || l[0].Size != 12345 {
+		if l := res.skipsFor(crawler.SkipLFS); len(l) != 1 || l[0].Size != 12345 {
 			t.Errorf("lfs skips %+v", l)
 		}
-		if l := res.skipsFor(ReasonSubmodule); len(l) != 1 {
+		if l := res.skipsFor(crawler.SkipSubmodule); len(l) != 1 {
 			t.Errorf("submodule skips %+v", l)
 		}
-		cov := r.Coverage()
-		if cov.Complete || cov.Skips[ReasonTooLarge] != 1 || cov.Skips[ReasonLFS] != 1 {
+		cov := r.Stats()
+		if cov.Complete || cov.Skips[crawler.SkipTooLarge] != 1 || cov.Skips[crawler.SkipLFS] != 1 {
 			t.Errorf("coverage %+v", cov)
 		}
 
@@ -313,11 +313,11 @@ func TestBounds(t *testing.T) {
 		cfg.MaxRepoBytes = 10
 		r2 := open(t, b.Dir, cfg)
 		res2 := collect(t, r2)
-		if n := len(res2.skipsFor(ReasonRepoBytes)); n < 3 {
+		if n := len(res2.skipsFor(crawler.SkipRepoBytes)); n < 3 {
 			t.Errorf("repo-bytes-limit skips = %d, want >= 3", n)
 		}
-		if r2.Coverage().Bytes > 10 {
-			t.Errorf("scanned %d bytes over a 10-byte budget", r2.Coverage().Bytes)
+		if r2.Stats().Bytes > 10 {
+			t.Errorf("scanned %d bytes over a 10-byte budget", r2.Stats().Bytes)
 		}
 	})
 }
@@ -338,8 +338,8 @@ func TestStopEarly(t *testing.T) {
 				break
 			}
 		}
-		if n != 3 || r.Coverage().Complete {
-			t.Errorf("n=%d coverage %+v", n, r.Coverage())
+		if n != 3 || r.Stats().Complete {
+			t.Errorf("n=%d coverage %+v", n, r.Stats())
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()

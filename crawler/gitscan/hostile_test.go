@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/sasquatch-sec/sasquatch/crawler"
 	"io"
 	"log"
 	"net/http"
@@ -69,15 +70,15 @@ func TestCorruptObject(t *testing.T) {
 				t.Errorf("token %d not scanned after the corrupt object", n)
 			}
 		}
-		un := res.skipsFor(ReasonUnreadable)
+		un := res.skipsFor(crawler.SkipUnreadable)
 		if len(un) != 1 || !strings.Contains(un[0].Error(), id) {
 			t.Fatalf("unreadable skips = %v", un)
 		}
 		if len(res.withData("line 1 of a large file")) != 0 {
 			t.Errorf("corrupt blob yielded")
 		}
-		if r.Coverage().Complete || r.Coverage().Skips[ReasonUnreadable] != 1 {
-			t.Errorf("coverage %+v", r.Coverage())
+		if r.Stats().Complete || r.Stats().Skips[crawler.SkipUnreadable] != 1 {
+			t.Errorf("coverage %+v", r.Stats())
 		}
 	})
 }
@@ -99,7 +100,7 @@ func TestHugeBlobHeader(t *testing.T) {
 		start := time.Now()
 		r := open(t, b.Dir, cfg)
 		res := collect(t, r)
-		sk := res.skipsFor(ReasonTooLarge)
+		sk := res.skipsFor(crawler.SkipTooLarge)
 		if len(sk) != 1 || sk[0].Size != 2<<30 {
 			t.Fatalf("too-large skips %+v (all skips %v, errs %v)", sk, res.skips, res.errs)
 		}
@@ -171,7 +172,7 @@ func TestHostileTrees(t *testing.T) {
 			t.Fatalf("deep blob not scanned")
 		}
 		ids = append(ids, deepFound[0].ID)
-		if len(res.skipsFor(ReasonSubmodule)) != 1 {
+		if len(res.skipsFor(crawler.SkipSubmodule)) != 1 {
 			t.Errorf("submodule skip missing: %v", res.skips)
 		}
 		how := provLog // no silent fallback to the tree walk
@@ -279,7 +280,7 @@ func TestCloneHTTP(t *testing.T) {
 		cfg.AllowInsecureHTTP = true
 		cfg.TempDir = t.TempDir()
 		r := open(t, url, cfg)
-		if r.Coverage().Shallow {
+		if r.Stats().Shallow {
 			t.Errorf("clone is shallow")
 		}
 		if _, err := os.Stat(filepath.Join(r.Dir(), "HEAD")); err != nil {
@@ -339,8 +340,8 @@ func TestCloneEmptyHTTP(t *testing.T) {
 	srv := gitHTTPServer(t, root)
 	r := open(t, srv.URL+"/git/empty.git", Config{AllowInsecureHTTP: true, TempDir: t.TempDir()})
 	res := collect(t, r)
-	if len(res.blobs)+len(res.skips)+len(res.errs) != 0 || !r.Coverage().Complete {
-		t.Errorf("empty clone: %+v %+v", res, r.Coverage())
+	if len(res.blobs)+len(res.skips)+len(res.errs) != 0 || !r.Stats().Complete {
+		t.Errorf("empty clone: %+v %+v", res, r.Stats())
 	}
 }
 

@@ -2,6 +2,7 @@ package gitscan
 
 import (
 	"context"
+	"github.com/sasquatch-sec/sasquatch/crawler"
 	"os"
 	"path/filepath"
 	"testing"
@@ -75,10 +76,10 @@ func TestMissingParent(t *testing.T) {
 	backends(t, func(t *testing.T, cfg Config) {
 		r := open(t, b.Dir, cfg)
 		res := collect(t, r)
-		if r.Coverage().Complete {
+		if r.Stats().Complete {
 			t.Errorf("coverage complete despite a missing commit")
 		}
-		if len(res.skipsFor(ReasonUnreadable)) != 1 {
+		if len(res.skipsFor(crawler.SkipUnreadable)) != 1 {
 			t.Errorf("want one unreadable skip (the missing commit), got %v", res.skips)
 		}
 		// Objects on both sides of the missing commit are still scanned.

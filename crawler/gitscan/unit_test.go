@@ -2,6 +2,7 @@ package gitscan
 
 import (
 	"context"
+	"github.com/sasquatch-sec/sasquatch/crawler"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -131,10 +132,10 @@ func TestTimeout(t *testing.T) {
 		r := open(t, b.Dir, cfg)
 		r.deadline = time.Now().Add(-time.Second) // the repository's time is up
 		res := collect(t, r)
-		if len(res.skipsFor(ReasonTimeout)) != 1 || len(res.blobs) != 0 || len(res.errs) != 0 {
+		if len(res.skipsFor(crawler.SkipTimeout)) != 1 || len(res.blobs) != 0 || len(res.errs) != 0 {
 			t.Errorf("got %+v", res)
 		}
-		if cov := r.Coverage(); cov.Complete || cov.Skips[ReasonTimeout] != 1 {
+		if cov := r.Stats(); cov.Complete || cov.Skips[crawler.SkipTimeout] != 1 {
 			t.Errorf("coverage %+v", cov)
 		}
 		// Provenance still works after the repository's time is up (it gets

@@ -100,7 +100,7 @@ func (w *walker) visit(ctx context.Context, oid, p string) bool {
 			if w.mark {
 				continue
 			}
-			if !w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Commit: oid}, ReasonUnreadable, 0, fmt.Errorf("read %s: %w", oid, err)) {
+			if !w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Commit: oid}, crawler.SkipUnreadable, 0, fmt.Errorf("read %s: %w", oid, err)) {
 				return false
 			}
 			continue
@@ -109,7 +109,7 @@ func (w *walker) visit(ctx context.Context, oid, p string) bool {
 		case "commit":
 			c, err := parseCommit(data)
 			if err != nil {
-				if !w.mark && !w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Commit: oid}, ReasonUnreadable, size, fmt.Errorf("commit %s: %w", oid, err)) {
+				if !w.mark && !w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Commit: oid}, crawler.SkipUnreadable, size, fmt.Errorf("commit %s: %w", oid, err)) {
 					return false
 				}
 				continue
@@ -128,7 +128,7 @@ func (w *walker) visit(ctx context.Context, oid, p string) bool {
 		case "tag":
 			t, err := parseTag(data)
 			if err != nil {
-				if !w.mark && !w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo}, ReasonUnreadable, size, fmt.Errorf("tag %s: %w", oid, err)) {
+				if !w.mark && !w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo}, crawler.SkipUnreadable, size, fmt.Errorf("tag %s: %w", oid, err)) {
 					return false
 				}
 				continue
@@ -163,7 +163,7 @@ func (w *walker) tree(ctx context.Context, oid, prefix string, depth int) bool {
 		if w.mark {
 			return true
 		}
-		return w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Path: prefix}, ReasonTreeDepth, 0, errors.New("trees nested too deeply"))
+		return w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Path: prefix}, crawler.SkipTreeDepth, 0, errors.New("trees nested too deeply"))
 	}
 	typ, _, data, err := w.rd.read(oid, maxMetaSize)
 	if err == nil && (typ != "tree" || data == nil) {
@@ -174,7 +174,7 @@ func (w *walker) tree(ctx context.Context, oid, prefix string, depth int) bool {
 		entries, err = parseTree(data)
 	}
 	if err != nil && !w.mark {
-		if !w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Path: prefix}, ReasonUnreadable, 0, fmt.Errorf("tree %s: %w", oid, err)) {
+		if !w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Path: prefix}, crawler.SkipUnreadable, 0, fmt.Errorf("tree %s: %w", oid, err)) {
 			return false
 		}
 	}
@@ -210,7 +210,7 @@ func (w *walker) blob(oid, p string) bool {
 	}
 	typ, size, data, err := w.rd.read(oid, max)
 	if err != nil {
-		return w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Path: p}, ReasonUnreadable, 0, fmt.Errorf("read blob %s: %w", oid, err))
+		return w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Path: p}, crawler.SkipUnreadable, 0, fmt.Errorf("read blob %s: %w", oid, err))
 	}
 	if typ != "blob" {
 		return true
@@ -218,7 +218,7 @@ func (w *walker) blob(oid, p string) bool {
 	if data == nil {
 		reason := w.s.admit(size)
 		if reason == "" { // cannot happen: read would have returned data
-			reason = ReasonRepoBytes
+			reason = crawler.SkipRepoBytes
 		}
 		return w.s.skipBlob(oid, p, reason, size)
 	}

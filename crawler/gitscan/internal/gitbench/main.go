@@ -86,7 +86,7 @@ func main() {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	cov := r.Coverage()
+	cov := r.Stats()
 	fmt.Printf("backend=%s items=%d blobs=%d bytes=%d commits=%d skips=%d complete=%v hits=%d origins=%d scan=%.2fs provenance=%.2fs total=%.2fs go_heap_sys=%dMiB self_peak_rss=%s\n",
 		cov.Backend, n, cov.Blobs, cov.Bytes, cov.Commits, skips, cov.Complete, len(hits), origins,
 		scanned.Seconds(), provTime.Seconds(), time.Since(start).Seconds(), ms.HeapSys>>20, peakRSS())
