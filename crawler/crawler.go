@@ -18,8 +18,8 @@ type Origin struct {
 	AtTip bool
 }
 
-// Blob is a unit of bytes to scan. Data is owned by the receiver: a source
-// never reuses or modifies it after yielding.
+// Blob is a unit of bytes to scan. Data is owned by the receiver until it
+// calls Release (when set): a source never reuses or modifies it before.
 //
 // A large file is yielded as several Blobs (chunks) that overlap: Offset is the
 // byte offset of Data[0] in the file, Line the 1-based line number of Data[0],
@@ -41,6 +41,10 @@ type Blob struct {
 	Tail    int
 	// Message reports that Data is a commit or tag message, not file content.
 	Message bool
+	// Release, when non-nil, hands Data back to the source, which may then
+	// reuse its memory (a buffer pool). The consumer calls it exactly once,
+	// after its last use of Data; a Blob without Release owns its Data.
+	Release func()
 }
 
 // SkipReason says why something was not scanned. The values are short,
