@@ -40,11 +40,12 @@ const DefaultMaxFindings = 1_000_000
 
 // Collector merges matches of the same token (same fingerprint) into one
 // [Finding] listing every occurrence. Occurrences are de-duplicated by
-// (repo, commit, path, line, message). The severity of a merged finding is the
+// (repo, commit, path, line, blob, message). The severity of a merged finding is the
 // highest seen, and its other fields come from the most informative match
-// (highest severity, then one with a host, then one with a URL, then the
-// smallest redacted form), so the result does not depend on the order of Add
-// calls.
+// (one naming an account, then one with a host, then one with a URL, then the
+// most severe, then the smallest redacted form), so the result does not
+// depend on the order of Add calls. It is the in-memory findings store of a
+// one-off run (pipeline.Store).
 //
 // A Collector is safe for concurrent use; its zero value is not usable, call
 // [NewCollector].
@@ -60,6 +61,7 @@ type Collector struct {
 
 type entry struct {
 	rep     detect.Match
+	maxSev  detect.Severity // the highest severity of any occurrence
 	locs    []Location
 	seen    map[uint64]struct{}
 	dropped int
@@ -100,16 +102,9 @@ func (c *Collector) Add(loc Location, m detect.Match) {
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.entries[fp]
+	e := c.entry(m)
 	if e == nil {
-		if c.maxFindings > 0 && len(c.entries) >= c.maxFindings {
-			c.dropped++
-			return
-		}
-		e = &entry{rep: m, seen: make(map[uint64]struct{})}
-		c.entries[fp] = e
-	} else if better(m, e.rep) {
-		e.rep = m
+		return
 	}
 	if _, dup := e.seen[key]; dup {
 		return
@@ -120,6 +115,41 @@ func (c *Collector) Add(loc Location, m detect.Match) {
 	e.locs = append(e.locs, loc)
 	if c.max > 0 && len(e.locs) >= 2*c.max {
 		e.trim(c.max)
+	}
+}
+
+// entry returns the entry of m's token, created or improved by m; nil when
+// the cap on unique tokens is reached (counted). c.mu is held.
+func (c *Collector) entry(m detect.Match) *entry {
+	e := c.entries[m.Fingerprint]
+	if e == nil {
+		if c.maxFindings > 0 && len(c.entries) >= c.maxFindings {
+			c.dropped++
+			return nil
+		}
+		e = &entry{rep: m, maxSev: m.Severity, seen: make(map[uint64]struct{})}
+		c.entries[m.Fingerprint] = e
+		return e
+	}
+	if better(m, e.rep) {
+		e.rep = m
+	}
+	e.maxSev = max(e.maxSev, m.Severity)
+	return e
+}
+
+// Truncated counts n occurrences of m's token that were not kept because
+// of a retention cap upstream (the pipeline keeps a bounded number of blobs
+// per token for provenance): they show in Finding.LocationsTruncated.
+// It is safe for concurrent use.
+func (c *Collector) Truncated(m detect.Match, n int) {
+	if m.Fingerprint == "" {
+		m.Fingerprint = detect.Fingerprint(m.Token.Signature.Reveal())
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.entry(m); e != nil {
+		e.dropped += n
 	}
 }
 
@@ -154,6 +184,7 @@ func (c *Collector) Findings() []Finding {
 			e.trim(c.max)
 		}
 		f := NewFinding(e.rep, c.reveal)
+		f.Severity = e.maxSev
 		f.Locations = slices.Clone(e.locs)
 		if f.Locations == nil {
 			f.Locations = []Location{}
@@ -200,22 +231,30 @@ func (c *Collector) occurrenceKey(l Location) uint64 {
 	h.WriteString(l.Path)
 	h.WriteByte(0)
 	h.WriteString(strconv.Itoa(l.Line))
+	h.WriteByte(0)
+	h.WriteString(l.Blob) // occurrences in distinct blobs of unknown provenance are distinct
 	if l.Message {
 		h.WriteByte(1)
 	}
 	return h.Sum64()
 }
 
-// better reports whether a should represent a finding rather than b.
+// better reports whether a should represent a finding rather than b: the
+// richer occurrence names the finding (the same signature seen bare in .env
+// and as a URL in README.md takes the URL's account and host), then the
+// more severe one.
 func better(a, b detect.Match) bool {
-	if a.Severity != b.Severity {
-		return a.Severity > b.Severity
+	if aa, ba := a.Token.Account != "", b.Token.Account != ""; aa != ba {
+		return aa
 	}
 	if ah, bh := a.Token.Host != "", b.Token.Host != ""; ah != bh {
 		return ah
 	}
 	if au, bu := !a.Token.URL.IsZero(), !b.Token.URL.IsZero(); au != bu {
 		return au
+	}
+	if a.Severity != b.Severity {
+		return a.Severity > b.Severity
 	}
 	return a.Token.Redacted < b.Token.Redacted
 }

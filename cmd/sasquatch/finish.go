@@ -4,18 +4,20 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
+	"time"
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/sasquatch-sec/sasquatch/crawler"
 	"github.com/sasquatch-sec/sasquatch/detect"
+	"github.com/sasquatch-sec/sasquatch/pipeline"
 	"github.com/sasquatch-sec/sasquatch/report"
 )
 
 // finish writes the findings at or above --min-severity to the chosen sink,
 // prints the summary and records the outcome for the exit code.
-func (c *common) finish(ctx context.Context, coll *report.Collector, st *stats, res *outcome, unit string) error {
+func (c *common) finish(ctx context.Context, coll *report.Collector, st *pipeline.Result, res *outcome, unit string) error {
 	all := coll.Findings()
 	bySeverity := map[detect.Severity]int{}
 	locations := 0
@@ -27,10 +29,10 @@ func (c *common) finish(ctx context.Context, coll *report.Collector, st *stats, 
 		}
 	}
 	if n := coll.Dropped(); n > 0 {
-		st.skip("findings-cap", 0)
-		st.problem(fmt.Sprintf("%d occurrences of tokens past the cap of %d unique tokens were not kept", n, report.DefaultMaxFindings))
+		st.AddSkip(crawler.SkipFindingsCap, 1, 0)
+		st.AddProblem(fmt.Sprintf("%d occurrences of tokens past the cap of %d unique tokens were not kept", n, report.DefaultMaxFindings))
 	}
-	res.incomplete = res.incomplete || st.incomplete()
+	res.incomplete = res.incomplete || st.LostContent()
 	// The summary is printed whatever happens to the output below.
 	defer func() {
 		if !c.quiet {
@@ -75,48 +77,41 @@ func (c *common) colour(w io.Writer) bool {
 	return ok && isatty.IsTerminal(f.Fd())
 }
 
-func (c *common) summary(st *stats, by map[detect.Severity]int, unique, locations int, unit string) {
+func (c *common) summary(st *pipeline.Result, by map[detect.Severity]int, unique, locations int, unit string) {
 	elapsed := since(c.started)
-	bytes := st.bytes.Load()
 	var b strings.Builder
 	b.WriteString("scanned ")
-	if n := st.repos.Load(); n > 0 {
+	if n := st.Repos; n > 0 {
 		fmt.Fprintf(&b, "%d %s, ", n, plural(n, "repository", "repositories"))
 	}
-	fmt.Fprintf(&b, "%d %s, %s in %s", st.blobs.Load(), unit, humanBytes(bytes), elapsed)
+	fmt.Fprintf(&b, "%d %s, %s in %s", st.Blobs, unit, humanBytes(st.Bytes), elapsed)
 	if s := elapsed.Seconds(); s > 0 {
-		fmt.Fprintf(&b, " (%s/s)", humanBytes(int64(float64(bytes)/s)))
+		fmt.Fprintf(&b, " (%s/s)", humanBytes(int64(float64(st.Bytes)/s)))
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "findings: %d critical, %d high, %d medium, %d low, %d info (%d unique tokens, %d locations)\n",
 		by[detect.Critical], by[detect.High], by[detect.Medium], by[detect.Low], by[detect.Info], unique, locations)
-	fmt.Fprintf(&b, "rejected: %d placeholders or non-Azure signatures\n", st.rejected.Load())
-	st.mu.Lock()
-	reasons := sortedKeys(st.skips)
+	fmt.Fprintf(&b, "rejected: %d placeholders or non-Azure signatures\n", st.Rejected)
+	reasons := st.SkipReasons()
 	parts := make([]string, 0, len(reasons))
-	total := int64(0)
 	for _, r := range reasons {
-		parts = append(parts, fmt.Sprintf("%s %d", r, st.skips[r]))
-		total += st.skips[r]
+		parts = append(parts, fmt.Sprintf("%s %d", r, st.Skips[r]))
 	}
-	skippedBytes := st.skipped
-	problems := append([]string(nil), st.problems...)
-	st.mu.Unlock()
-	if total == 0 {
+	if total := st.SkipTotal(); total == 0 {
 		b.WriteString("skipped: none\n")
 	} else {
 		fmt.Fprintf(&b, "skipped: %d (%s)", total, strings.Join(parts, ", "))
-		if skippedBytes > 0 {
-			fmt.Fprintf(&b, ", %s not scanned", humanBytes(skippedBytes))
+		if st.SkippedBytes > 0 {
+			fmt.Fprintf(&b, ", %s not scanned", humanBytes(st.SkippedBytes))
 		}
 		b.WriteString("\n")
-		if st.incomplete() {
-			b.WriteString("coverage: INCOMPLETE — something could not be scanned (exit 3 with --strict)\n")
-		}
+	}
+	if st.LostContent() {
+		b.WriteString("coverage: INCOMPLETE — something could not be scanned (exit 3 with --strict)\n")
 	}
 	// Problems are shown even when nothing was skipped (a provenance
 	// failure, an SSO-limited listing).
-	for _, p := range problems {
+	for _, p := range st.Problems {
 		fmt.Fprintf(&b, "  %s\n", p)
 	}
 	for _, line := range strings.SplitAfter(strings.TrimRight(b.String(), "\n"), "\n") {
@@ -127,11 +122,8 @@ func (c *common) summary(st *stats, by map[detect.Severity]int, unique, location
 
 // problems prints only what went wrong (for --quiet): a quiet run must
 // still say that a path was missing or a repository could not be read.
-func (c *common) problems(st *stats) {
-	st.mu.Lock()
-	problems := append([]string(nil), st.problems...)
-	st.mu.Unlock()
-	for _, p := range problems {
+func (c *common) problems(st *pipeline.Result) {
+	for _, p := range st.Problems {
 		fmt.Fprintf(c.stderr, "sasquatch: %s\n", p)
 	}
 }
@@ -156,12 +148,4 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-// sortedKeys is a helper for deterministic summaries.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func since(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }

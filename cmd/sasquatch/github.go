@@ -2,18 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/sasquatch-sec/sasquatch/crawler"
 	"github.com/sasquatch-sec/sasquatch/crawler/github"
+	"github.com/sasquatch-sec/sasquatch/pipeline"
 	"github.com/sasquatch-sec/sasquatch/report"
 )
 
@@ -28,6 +33,8 @@ type githubFlags struct {
 	history            string
 	maxRepoSize        sizeFlag
 	cacheDir           string
+	sinceTips          string
+	saveTips           string
 }
 
 func newGitHubCmd(streams func(*common), res *outcome, strict *bool) *cobra.Command {
@@ -79,16 +86,21 @@ is sent only to the API host and its clone host, never in a URL.`),
 	fl.BoolVar(&f.excludeArchived, "exclude-archived", false, "skip archived repositories (scanned by default)")
 	fl.StringArrayVar(&f.include, "include", nil, "scan only repositories whose NAME or OWNER/NAME matches `GLOB` (repeatable)")
 	fl.StringArrayVar(&f.exclude, "exclude", nil, "skip repositories whose NAME or OWNER/NAME matches `GLOB` (repeatable)")
-	fl.IntVar(&f.concurrency, "concurrency", github.DefaultConcurrency, "repositories cloned and scanned at once")
+	fl.IntVar(&f.concurrency, "concurrency", 4, "repositories cloned and scanned at once; all share the --workers detector goroutines")
 	fl.StringVar(&f.history, "history", "full", "full: clone and scan all history; none: stream the default branch's tarball")
 	fl.Var(&f.maxRepoSize, "max-repo-size", "skip (and report) repositories whose API size is over `SIZE` (0: no limit)")
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "keep bare clones in `DIR` and fetch into them on later runs")
+	fl.StringVar(&f.sinceTips, "since-tips", "", "scan only what is new since the tips in `FILE` (written by --save-tips); a repository whose refs all point at recorded tips is not fetched at all")
+	fl.StringVar(&f.saveTips, "save-tips", "", "write each fully scanned repository's tips, keyed by repository ID, to `FILE`")
 	return cmd
 }
 
 func runGitHub(ctx context.Context, c *common, g *gitFlags, f *githubFlags, res *outcome) error {
 	if f.history != github.HistoryFull && f.history != github.HistoryNone {
 		return usagef("--history %q: want full or none", f.history)
+	}
+	if f.concurrency < 1 || f.concurrency > maxConcurrency {
+		return usagef("--concurrency must be between 1 and %d", maxConcurrency)
 	}
 	token, err := github.LoadToken(f.tokenFile, os.Getenv)
 	if err != nil {
@@ -97,11 +109,12 @@ func runGitHub(ctx context.Context, c *common, g *gitFlags, f *githubFlags, res 
 	if token.IsZero() {
 		fmt.Fprintln(c.stderr, "sasquatch: warning: no GitHub token (GITHUB_TOKEN or --token-file): public repositories only, 60 API requests an hour")
 	}
-	st := &stats{}
-	coll := report.NewCollector(report.CollectorOptions{Reveal: c.reveal})
-	eng := newEngine(c, st)
-	prog := newProgress(c)
-	prog.findings = coll.Len
+	var since tipSet
+	if f.sinceTips != "" {
+		if since, err = readTips(f.sinceTips); err != nil {
+			return usagef("--since-tips: %v", err)
+		}
+	}
 	client, err := github.New(github.Config{
 		APIURL:          f.apiURL,
 		Token:           token,
@@ -109,7 +122,6 @@ func runGitHub(ctx context.Context, c *common, g *gitFlags, f *githubFlags, res 
 		ExcludeArchived: f.excludeArchived,
 		Include:         f.include,
 		Exclude:         f.exclude,
-		Concurrency:     f.concurrency,
 		History:         f.history,
 		MaxRepoSize:     int64(f.maxRepoSize),
 		MaxRepoBytes:    int64(g.maxRepo),
@@ -118,98 +130,177 @@ func runGitHub(ctx context.Context, c *common, g *gitFlags, f *githubFlags, res 
 		CacheDir:        f.cacheDir,
 		TempDir:         g.tempDir,
 		Logger:          c.logger,
-		Progress:        prog.update,
 	})
 	if err != nil {
 		return usagef("%v", err)
 	}
+	coll := c.collector()
+	var total pipeline.Result
+	sw := sweepSummary{}
+	listing, listErr := client.Repos(ctx, github.Targets{Orgs: f.orgs, Users: f.users, Repos: f.repos})
+	sw.listing = listing
+	for _, p := range listing.Problems {
+		total.AddProblem(p)
+	}
+	for _, k := range listing.Skipped {
+		total.AddSkip(crawler.SkipRepository, 1, 0)
+		total.AddProblem(fmt.Sprintf("%s: %s %s", k.Repo, k.Reason, k.Detail))
+	}
+	if len(listing.Problems) > 0 {
+		total.Incomplete = true
+	}
+	if listErr != nil {
+		if ctx.Err() == nil {
+			// Nothing could even be listed (a typo, a wrong --api-url, no
+			// network): one clear line and exit 2, never a clean run.
+			return fmt.Errorf("github: %w", listErr)
+		}
+		listing.Repos = nil
+	}
+
+	prog := newProgress(c, len(listing.Repos), coll.Len)
+	saved := tipSet{}
 	web := client.WebURL()
-	targets := github.Targets{Orgs: f.orgs, Users: f.users, Repos: f.repos}
-	sum, sweepErr := client.Sweep(ctx, targets, func(ctx context.Context, r github.Repo, src github.RepoSource) error {
-		err := collectHistory(ctx, eng, coll, st, src, r.FullName, func(l *report.Location) {
-			if l.Repo == "" {
-				l.Repo = r.FullName
+	p := c.pipeline()
+	jobs := func(yield func(pipeline.Job) bool) {
+		for _, r := range listing.Repos {
+			key := "github:" + strconv.FormatInt(r.ID, 10)
+			if r.ID == 0 {
+				key = "github:" + r.FullName
 			}
-			if !l.Message {
-				l.Permalink = github.Permalink(web, l.Repo, l.Commit, l.Path, l.Line)
+			job := pipeline.Job{
+				Name:    r.FullName,
+				Timeout: g.timeout,
+				Open: func(ctx context.Context) (pipeline.Source, error) {
+					src, err := client.Open(ctx, r, github.OpenOptions{SinceTips: since.of(key)})
+					if err != nil {
+						return pipeline.Source{}, err
+					}
+					return pipeline.Source{Source: src, Name: r.FullName, Decorate: func(l *report.Location) {
+						if l.Repo == "" {
+							l.Repo = r.FullName
+						}
+						if !l.Message {
+							l.Permalink = github.Permalink(web, l.Repo, l.Commit, l.Path, l.Line)
+						}
+					}}, nil
+				},
+				Done: func(jr pipeline.JobResult) {
+					sw.record(jr, &total)
+					switch {
+					case jr.OpenErr == nil && jr.Result.Tips != nil:
+						saved.set(key, tipValues(jr.Result.Tips))
+					case len(since[key]) > 0:
+						// Not fully scanned: the next run starts where this one did.
+						saved.set(key, since[key])
+					}
+					prog.update(jr.Name, total.Bytes)
+				},
 			}
-		})
-		st.repos.Add(1)
-		if gr, ok := github.GitRepo(src); ok {
-			recordCoverage(st, r.FullName, gr.Stats())
+			if !yield(job) {
+				return
+			}
 		}
-		if err != nil && ctx.Err() == nil {
-			// A per-repository problem: recorded, the sweep goes on.
-			st.skip("repository", 0)
-			st.problem(fmt.Sprintf("%s: %v", r.FullName, err))
-			return nil
-		}
-		return err
-	})
+	}
+	runErr := p.RunAll(ctx, jobs, f.concurrency, coll)
+	p.Close()
 	prog.finish()
+	if runErr == nil && f.saveTips != "" {
+		if err := writeTips(f.saveTips, saved); err != nil {
+			runErr = fmt.Errorf("--save-tips: %w", err)
+		}
+	}
 	if ctx.Err() != nil {
-		st.skip("interrupted", 0)
+		total.AddSkip(crawler.SkipInterrupted, 1, 0)
 	}
-	for reason, n := range sum.SkipCounts() {
-		st.skipN("repo-"+reason, int64(n), 0)
-	}
-	for _, k := range sum.Skipped {
-		st.problem(fmt.Sprintf("%s: %s %s", k.Repo, k.Reason, k.Detail))
-	}
-	for _, p := range sum.TargetProblems {
-		st.problem(p)
-	}
-	if sum.Incomplete {
-		res.incomplete = true
-	}
-	ferr := c.finish(context.WithoutCancel(ctx), coll, st, res, "blobs")
+	ferr := c.finish(context.WithoutCancel(ctx), coll, &total, res, "blobs")
 	if !c.quiet {
-		printSweepSummary(c.stderr, sum)
+		sw.print(c.stderr, client)
 	}
-	if sweepErr != nil {
-		return fmt.Errorf("github: %w", sweepErr)
+	if runErr != nil {
+		return fmt.Errorf("github: %w", runErr)
 	}
 	return ferr
 }
 
-func printSweepSummary(w io.Writer, s github.Summary) {
-	filtered := make([]string, 0, len(s.Filtered))
-	for _, k := range sortedKeys(s.Filtered) {
-		filtered = append(filtered, fmt.Sprintf("%s %d", k, s.Filtered[k]))
+// maxConcurrency bounds --concurrency: each repository in flight holds a
+// clone and its provenance state.
+const maxConcurrency = 32
+
+// sweepSummary counts what happened to each repository of a sweep.
+type sweepSummary struct {
+	listing        github.Listing
+	scanned, empty int
+	skipped        []github.RepoSkip
+}
+
+// record adds one repository's outcome; it runs serialized (pipeline.Job.Done).
+func (s *sweepSummary) record(jr pipeline.JobResult, total *pipeline.Result) {
+	var sk *github.SkipError
+	switch {
+	case errors.Is(jr.OpenErr, github.ErrEmpty):
+		s.scanned++
+		s.empty++
+		total.Repos++
+	case errors.As(jr.OpenErr, &sk):
+		s.skipped = append(s.skipped, sk.RepoSkip)
+		total.AddSkip(crawler.SkipRepository, 1, 0)
+		total.AddProblem(sk.Error())
+	case jr.TimedOut && jr.OpenErr != nil:
+		s.skipped = append(s.skipped, github.RepoSkip{Repo: jr.Name, Reason: "timeout"})
+		total.Merge(jr.Result)
+		total.AddProblem(jr.Name + ": timeout while opening")
+	case jr.OpenErr != nil:
+		s.skipped = append(s.skipped, github.RepoSkip{Repo: jr.Name, Reason: "error"})
+		total.AddSkip(crawler.SkipRepository, 1, 0)
+		total.AddProblem(fmt.Sprintf("%s: %v", jr.Name, jr.OpenErr))
+	default:
+		s.scanned++
+		total.Merge(jr.Result)
 	}
-	skips := s.SkipCounts()
+}
+
+func (s *sweepSummary) print(w io.Writer, client *github.Client) {
+	l := s.listing
+	filtered := make([]string, 0, len(l.Filtered))
+	for _, k := range slices.Sorted(maps.Keys(l.Filtered)) {
+		filtered = append(filtered, fmt.Sprintf("%s %d", k, l.Filtered[k]))
+	}
+	skips := map[string]int{}
+	for _, k := range append(slices.Clone(l.Skipped), s.skipped...) {
+		skips[k.Reason]++
+	}
 	skipped := make([]string, 0, len(skips))
-	for _, k := range sortedKeys(skips) {
+	n := 0
+	for _, k := range slices.Sorted(maps.Keys(skips)) {
 		skipped = append(skipped, fmt.Sprintf("%s %d", k, skips[k]))
+		n += skips[k]
 	}
-	fmt.Fprintf(w, "sasquatch: github: %d repositories listed, %d scanned (%d empty), %d skipped", s.Listed, s.Scanned, s.Empty, len(s.Skipped))
+	fmt.Fprintf(w, "sasquatch: github: %d repositories listed, %d scanned (%d empty), %d skipped", l.Listed, s.scanned, s.empty, n)
 	if len(skipped) > 0 {
 		fmt.Fprintf(w, " (%s)", strings.Join(skipped, ", "))
 	}
 	if len(filtered) > 0 {
 		fmt.Fprintf(w, ", not scanned by choice: %s", strings.Join(filtered, ", "))
 	}
-	fmt.Fprintf(w, "\nsasquatch: github: %d API calls, %s waiting on rate limits, %s in %s\n",
-		s.APICalls, s.RateLimitWait.Round(time.Second), humanBytes(s.Bytes), s.Duration.Round(time.Millisecond))
-	if s.Incomplete {
-		fmt.Fprintln(w, "sasquatch: github: coverage INCOMPLETE (see above; exit 3 with --strict)")
-	}
+	fmt.Fprintf(w, "\nsasquatch: github: %d API calls, %s waiting on rate limits\n",
+		client.APICalls(), client.RateLimitWait().Round(time.Second))
 }
 
 // progress shows a bar on a terminal and a log line every few repositories
-// otherwise.
+// otherwise. Its methods run serialized (pipeline.Job.Done).
 type progress struct {
-	c        *common
-	findings func() int
-	mu       sync.Mutex
-	bar      *progressbar.ProgressBar
-	last     time.Time
+	c           *common
+	findings    func() int
+	bar         *progressbar.ProgressBar
+	done, total int
+	last        time.Time
 }
 
-func newProgress(c *common) *progress {
-	p := &progress{c: c}
+func newProgress(c *common, total int, findings func() int) *progress {
+	p := &progress{c: c, total: total, findings: findings, last: time.Now()}
 	if f, ok := c.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) && !c.quiet {
-		p.bar = progressbar.NewOptions(-1,
+		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(c.stderr),
 			progressbar.OptionSetDescription("repositories"),
 			progressbar.OptionShowCount(),
@@ -221,21 +312,19 @@ func newProgress(c *common) *progress {
 	return p
 }
 
-func (p *progress) update(pr github.Progress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+func (p *progress) update(repo string, bytes int64) {
+	p.done++
 	if p.bar != nil {
-		p.bar.ChangeMax(pr.Total)
-		_ = p.bar.Set(pr.Done)
-		p.bar.Describe(fmt.Sprintf("repositories (%s, %d findings)", humanBytes(pr.Bytes), p.findings()))
+		_ = p.bar.Set(p.done)
+		p.bar.Describe(fmt.Sprintf("repositories (%s, %d findings)", humanBytes(bytes), p.findings()))
 		return
 	}
-	if p.c.quiet {
+	if p.c.quiet || !p.c.verbose {
 		return
 	}
-	if pr.Done == pr.Total || pr.Done%10 == 0 || time.Since(p.last) > 30*time.Second {
+	if p.done == p.total || p.done%10 == 0 || time.Since(p.last) > 30*time.Second {
 		p.last = time.Now()
-		fmt.Fprintf(p.c.stderr, "sasquatch: github: %d/%d repositories, %s, %d findings\n", pr.Done, pr.Total, humanBytes(pr.Bytes), p.findings())
+		fmt.Fprintf(p.c.stderr, "sasquatch: github: %d/%d repositories, %s, %d findings\n", p.done, p.total, humanBytes(bytes), p.findings())
 	}
 }
 

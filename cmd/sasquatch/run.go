@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sasquatch-sec/sasquatch/detect"
+	"github.com/sasquatch-sec/sasquatch/pipeline"
 	"github.com/sasquatch-sec/sasquatch/report"
 )
 
@@ -121,6 +122,16 @@ func (c *common) resolve() error {
 	}
 	c.logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: scrubAttr}))
 	return nil
+}
+
+// pipeline returns the detector pool of this run; close it when done.
+func (c *common) pipeline() *pipeline.Pipeline {
+	return pipeline.New(pipeline.Config{Workers: c.workers, Now: c.clock, Logger: c.logger})
+}
+
+// collector returns the in-memory findings store of a one-off run.
+func (c *common) collector() *report.Collector {
+	return report.NewCollector(report.CollectorOptions{Reveal: c.reveal})
 }
 
 // run parses args, runs one command and returns the exit code. It is the whole

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sasquatch-sec/sasquatch/crawler"
-	"github.com/sasquatch-sec/sasquatch/report"
+	"github.com/sasquatch-sec/sasquatch/pipeline"
 )
 
 func newScanCmd(streams func(*common), res *outcome, strict *bool) *cobra.Command {
@@ -39,31 +39,26 @@ func newScanCmd(streams func(*common), res *outcome, strict *bool) *cobra.Comman
 }
 
 func runScan(ctx context.Context, c *common, paths []string, maxFile int64, res *outcome) error {
-	st := &stats{}
-	coll := report.NewCollector(report.CollectorOptions{Reveal: c.reveal})
+	coll := c.collector()
 	src, err := crawler.NewDir(paths, crawler.DirConfig{MaxFileSize: maxFile, Stdin: c.stdin, PrefixRoot: len(paths) > 1})
 	if err != nil {
 		return usagef("scan: %v", err)
 	}
-	eng := newEngine(c, st)
-	err = eng.scan(ctx, src.Blobs(ctx), func(h hit) error {
-		if loc, ok := report.LocationFor(h.blob, h.match); ok {
-			coll.Add(loc, h.match)
-		}
-		return nil
-	})
-	if ctx.Err() != nil {
-		st.skip("interrupted", 0)
+	p := c.pipeline()
+	st, err := p.Scan(ctx, pipeline.Source{Source: src}, coll)
+	p.Close()
+	if st.Interrupted {
+		st.AddSkip(crawler.SkipInterrupted, 1, 0)
 	}
 	// Whatever happened, report what was found: an interrupted or failing
 	// run must not lose findings.
-	if ferr := c.finish(context.WithoutCancel(ctx), coll, st, res, "files"); ferr != nil && err == nil {
+	if ferr := c.finish(context.WithoutCancel(ctx), coll, &st, res, "files"); ferr != nil && err == nil {
 		err = ferr
 	}
 	if err != nil {
 		return fmt.Errorf("scan: %w", err)
 	}
-	if st.blobs.Load() == 0 && st.incomplete() {
+	if st.Blobs == 0 && st.LostContent() {
 		// Every path was missing or unreadable: a typo in a CI job must not pass.
 		return errors.New("nothing could be scanned")
 	}

@@ -21,10 +21,8 @@ const DefaultAPIURL = "https://api.github.com/"
 
 // Defaults applied by [New] to zero Config fields.
 const (
-	DefaultConcurrency = 4
 	DefaultPerPage     = 100
 	DefaultRepoTimeout = time.Hour
-	maxConcurrency     = 32
 )
 
 // History modes for Config.History.
@@ -56,9 +54,6 @@ type Config struct {
 	// With Include set, only matching repositories are scanned; Exclude
 	// wins over Include.
 	Include, Exclude []string
-	// Concurrency bounds repositories processed at once (clone + scan);
-	// default DefaultConcurrency, at most 32.
-	Concurrency int
 	// History is HistoryFull (default) or HistoryNone.
 	History string
 	// MaxRepoSize skips, with reason "too-large", a repository whose
@@ -90,21 +85,10 @@ type Config struct {
 	// Logger receives progress and warnings (default: discard). No log line
 	// contains the token.
 	Logger *slog.Logger
-	// Progress, when set, is called after each repository is finished
-	// (scanned or skipped), from the sweep's worker goroutines but never
-	// concurrently (an internal lock is held): it must return quickly.
-	Progress func(Progress)
 	// Clock and Sleep replace time.Now and a context-aware sleep (tests make
 	// rate-limit waits instant). Sleep must return ctx.Err() when ctx ends.
 	Clock func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
-}
-
-// Progress is a snapshot passed to Config.Progress (a plain value).
-type Progress struct {
-	Done, Total int    // repositories finished / to process (after filters)
-	Bytes       int64  // blob bytes yielded to scan callbacks so far
-	Repo        string // the repository just finished (OWNER/NAME)
 }
 
 // Repo is a repository as listed by the API (a plain value, safe to copy
@@ -148,14 +132,9 @@ type Client struct {
 	gate      gate
 	now       func() time.Time
 	sleep     func(context.Context, time.Duration) error
-	// openClone clones (or fetches) a repository and returns its scanner.
-	openClone func(ctx context.Context, r Repo) (clonedRepo, error)
-}
-
-// clonedRepo is what a history clone offers (a *gitscan.Repo).
-type clonedRepo interface {
-	RepoSource
-	Close() error
+	// openClone clones (or fetches) a repository and returns its scanner
+	// (a seam for tests).
+	openClone func(ctx context.Context, r Repo, o OpenOptions) (Source, error)
 }
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
@@ -186,10 +165,6 @@ func New(cfg Config) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("github: history %q: want full or none", cfg.History)
 	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = DefaultConcurrency
-	}
-	cfg.Concurrency = min(cfg.Concurrency, maxConcurrency)
 	if cfg.PerPage <= 0 || cfg.PerPage > 100 {
 		cfg.PerPage = DefaultPerPage
 	}

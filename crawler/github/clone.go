@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"strings"
 	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -78,18 +77,16 @@ func classifyCloneError(err error) (reason string, transient bool) {
 		errors.Is(err, syscall.EPIPE) {
 		return "clone-failed", true
 	}
-	if _, ok := errors.AsType[net.Error](err); ok {
+	// A dial or read failure, or a timeout, is worth another try; a
+	// *url.Error that is neither (a refused cross-host redirect) is not.
+	if _, ok := errors.AsType[*net.OpError](err); ok {
 		return "clone-failed", true
 	}
-	// go-git does not always wrap: fall back to the message for the
-	// common transient shapes (no secret is involved in this decision).
-	msg := strings.ToLower(err.Error())
-	for _, s := range []string{"status code: 5", "connection reset", "unexpected eof", "broken pipe", " eof", "timeout"} {
-		if strings.Contains(msg, s) {
-			return "clone-failed", true
-		}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return "clone-failed", true
 	}
-	// Never decide "empty" (scanned and clean) from a message: only the
-	// sentinel above may say so; anything unknown is a failed clone.
+	// Anything else (a refused cross-host redirect, a corrupt pack, an
+	// unknown failure) is permanent: retrying cannot help, and "empty"
+	// (scanned and clean) is decided only by the sentinel above.
 	return "clone-failed", false
 }

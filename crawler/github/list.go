@@ -17,12 +17,14 @@ const maxPages = 100_000
 
 // lister collects repositories from all targets, deduplicated by ID.
 type lister struct {
-	c     *Client
-	sum   *Summary
-	seen  map[int64]bool
-	repos []listed
-	// failed lists org/user targets whose listing failed.
+	c        *Client
+	lst      *Listing
+	seenID   map[int64]bool
+	seenName map[string]bool // lower-cased OWNER/NAME of repositories without an ID
+	repos    []listed
+	// failed lists the targets whose listing failed entirely, with reasons.
 	failed       []string
+	failReasons  []string
 	scopesLogged bool
 }
 
@@ -39,17 +41,18 @@ func (l *lister) add(r *gh.Repository, explicit bool) {
 	}
 	rr := fromAPI(r)
 	if rr.ID != 0 {
-		if l.seen[rr.ID] {
+		if l.seenID[rr.ID] {
 			return
 		}
-		l.seen[rr.ID] = true
+		l.seenID[rr.ID] = true
 	} else {
-		// No ID (a broken server): dedup by name.
-		for _, o := range l.repos {
-			if strings.EqualFold(o.FullName, rr.FullName) {
-				return
-			}
+		// No ID (a broken or hostile server): dedup by name, in a map so a
+		// listing of 60,000 nameless repositories stays linear.
+		key := strings.ToLower(rr.FullName)
+		if l.seenName[key] {
+			return
 		}
+		l.seenName[key] = true
 	}
 	l.repos = append(l.repos, listed{Repo: rr, explicit: explicit})
 }
@@ -66,7 +69,7 @@ func (l *lister) checkSSO(resp *gh.Response, what string) {
 			"accepted", sanitizeHeader(resp.Header.Get("X-Accepted-OAuth-Scopes")))
 	}
 	if v := resp.Header.Get("X-GitHub-SSO"); v != "" {
-		l.sum.addTargetProblem(fmt.Sprintf("%s: X-GitHub-SSO: %s", what, sanitizeHeader(v)))
+		l.problem(fmt.Sprintf("%s: X-GitHub-SSO: %s", what, sanitizeHeader(v)))
 		l.c.log.Warn("github listing limited by SAML SSO: coverage incomplete", "target", what)
 	}
 }
@@ -108,7 +111,8 @@ func (l *lister) listAll(ctx context.Context, t Targets) error {
 	for _, full := range t.Repos {
 		owner, name, ok := strings.Cut(full, "/")
 		if !ok || !validName(owner) || !validName(name) {
-			l.sum.addSkip(RepoSkip{Repo: full, Reason: "bad-name"})
+			l.lst.Skipped = append(l.lst.Skipped, RepoSkip{Repo: full, Reason: "bad-name"})
+			l.fail("repo "+full, "bad name")
 			continue
 		}
 		var r *gh.Repository
@@ -127,8 +131,10 @@ func (l *lister) listAll(ctx context.Context, t Targets) error {
 			if reason == "" {
 				reason = "api-error"
 			}
-			l.sum.addSkip(RepoSkip{Repo: full, Reason: reason, Detail: truncate(l.c.errString(err), maxDetail)})
-			l.c.log.Warn("github repository unavailable", "repo", full, "reason", reason)
+			detail := truncate(l.c.errString(err), maxDetail)
+			l.lst.Skipped = append(l.lst.Skipped, RepoSkip{Repo: full, Reason: reason, Detail: detail})
+			l.fail("repo "+full, reason+": "+detail)
+			l.c.log.Info("github repository unavailable", "repo", full, "reason", reason)
 			continue
 		}
 		l.add(r, true)
@@ -142,8 +148,8 @@ func (l *lister) listAll(ctx context.Context, t Targets) error {
 func (l *lister) listPaged(ctx context.Context, what, name string,
 	list func(gh.ListOptions) ([]*gh.Repository, *gh.Response, error)) error {
 	if !validName(name) {
-		l.failed = append(l.failed, what)
-		l.sum.addTargetProblem(what + ": bad name")
+		l.fail(what, "bad name")
+		l.problem(what + ": bad name")
 		return nil
 	}
 	per, page, bad := l.c.cfg.PerPage, 1, 0
@@ -172,9 +178,13 @@ func (l *lister) listPaged(ctx context.Context, what, name string,
 				}
 				continue
 			}
-			l.failed = append(l.failed, what)
-			l.sum.addTargetProblem(fmt.Sprintf("list %s: %s", what, truncate(l.c.errString(err), maxDetail)))
-			l.c.log.Warn("github listing failed: coverage incomplete", "target", what, "status", statusOf(err))
+			detail := truncate(l.c.errString(err), maxDetail)
+			if pages == 0 {
+				// Nothing of this target was listed.
+				l.fail(what, detail)
+			}
+			l.problem(fmt.Sprintf("list %s: %s", what, detail))
+			l.c.log.Info("github listing failed: coverage incomplete", "target", what, "status", statusOf(err))
 			return nil
 		}
 		bad = 0

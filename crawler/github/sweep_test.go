@@ -59,10 +59,10 @@ func newCollector(n int) *collector {
 	return c
 }
 
-func (c *collector) scan(ctx context.Context, r Repo, src RepoSource) error {
+func (c *collector) scan(ctx context.Context, r Repo, src Source) error {
 	c.mu.Lock()
 	c.calls[r.FullName]++
-	if _, ok := GitRepo(src); ok {
+	if _, ok := src.(countBlobs).Source.(gitSource); ok {
 		c.git++
 	}
 	c.mu.Unlock()
@@ -75,7 +75,7 @@ func (c *collector) scan(ctx context.Context, r Repo, src RepoSource) error {
 		for id := range ids {
 			list = append(list, id)
 		}
-		prov, err := src.Provenance(ctx, list)
+		prov, err := src.(crawler.Provenancer).Provenance(ctx, list)
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if err != nil {
@@ -91,6 +91,10 @@ func (c *collector) scan(ctx context.Context, r Repo, src RepoSource) error {
 			c.errs = append(c.errs, err.Error())
 			c.mu.Unlock()
 			continue
+		}
+		if cb, ok := src.(countBlobs); ok {
+			cb.sum.Blobs++
+			cb.sum.Bytes += int64(len(b.Data))
 		}
 		if b.Origin.Repo != r.FullName {
 			return fmt.Errorf("blob origin repo %q, want %q", b.Origin.Repo, r.FullName)
@@ -158,9 +162,9 @@ func TestSweepWithFaults(t *testing.T) {
 	f.listFaults = map[int]string{2: "secondary", 4: "primary", 5: "502", 6: "reset"}
 	f.gitFaults = map[string]string{"contoso/app-04": "503", "contoso/app-05": "reset", "contoso/app-11": "451"}
 	var logs bytes.Buffer
-	c := f.newTestClient(t, Config{PerPage: 4, Concurrency: 3}, &logs)
+	c := f.newTestClient(t, Config{PerPage: 4}, &logs)
 	col := newCollector(20)
-	sum, err := c.Sweep(context.Background(), Targets{
+	sum, err := c.testSweep(context.Background(), Targets{
 		Orgs:  []string{"contoso"},
 		Users: []string{"contoso-user"},
 		Repos: []string{"contoso/app-01", "contoso/gone", "contoso-legal/dmca"},
@@ -289,7 +293,7 @@ func TestSweepForksAndArchived(t *testing.T) {
 			f := newFakeGH(t, own)
 			c := f.newTestClient(t, tc.cfg, nil)
 			col := newCollector(4)
-			sum, err := c.Sweep(context.Background(), Targets{Orgs: []string{"contoso"}}, col.scan)
+			sum, err := c.testSweep(context.Background(), Targets{Orgs: []string{"contoso"}}, col.scan)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -300,7 +304,7 @@ func TestSweepForksAndArchived(t *testing.T) {
 				t.Errorf("filtered (-want +got):\n%s", d)
 			}
 			if sum.Incomplete {
-				t.Errorf("incomplete: %v %+v", sum.IncompleteReasons, sum.Skipped)
+				t.Errorf("incomplete: %v %+v", sum.TargetProblems, sum.Skipped)
 			}
 		})
 	}
@@ -319,7 +323,7 @@ func TestHistoryNone(t *testing.T) {
 	var logs bytes.Buffer
 	c := f.newTestClient(t, Config{History: HistoryNone}, &logs)
 	col := newCollector(4)
-	sum, err := c.Sweep(context.Background(), Targets{Orgs: []string{"contoso"}}, col.scan)
+	sum, err := c.testSweep(context.Background(), Targets{Orgs: []string{"contoso"}}, col.scan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +354,7 @@ func TestHistoryNone(t *testing.T) {
 		}
 	}
 	if sum.Scanned != 3 || sum.Empty != 1 || sum.Incomplete {
-		t.Errorf("scanned/empty/incomplete = %d/%d/%v, want 3/1/false (%v)", sum.Scanned, sum.Empty, sum.Incomplete, sum.IncompleteReasons)
+		t.Errorf("scanned/empty/incomplete = %d/%d/%v, want 3/1/false (%v)", sum.Scanned, sum.Empty, sum.Incomplete, sum.TargetProblems)
 	}
 	for _, h := range f.authSeen("codeload") {
 		if h != "" {
@@ -401,7 +405,7 @@ func TestTokenNeverLeaves(t *testing.T) {
 	var logs bytes.Buffer
 	c := f.newTestClient(t, Config{}, &logs)
 	col := newCollector(2)
-	sum, err := c.Sweep(context.Background(), Targets{
+	sum, err := c.testSweep(context.Background(), Targets{
 		Orgs:  []string{"contoso", "contoso-moved"},
 		Repos: []string{"contoso/moved"},
 	}, col.scan)
@@ -443,12 +447,12 @@ func TestSSOPartialResults(t *testing.T) {
 	f := newFakeGH(t, []*fakeRepo{{ID: 1, Owner: "contoso", Name: "web", Tip: []int{1}}})
 	f.ssoHeader = "partial-results; organizations=21955855,20582480"
 	c := f.newTestClient(t, Config{History: HistoryNone}, nil)
-	sum, err := c.Sweep(context.Background(), Targets{Orgs: []string{"contoso"}}, newCollector(1).scan)
+	sum, err := c.testSweep(context.Background(), Targets{Orgs: []string{"contoso"}}, newCollector(1).scan)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sum.Incomplete || len(sum.IncompleteReasons) == 0 || !strings.Contains(sum.IncompleteReasons[0], "X-GitHub-SSO") {
-		t.Errorf("incomplete = %v %q, want true with an X-GitHub-SSO reason", sum.Incomplete, sum.IncompleteReasons)
+	if !sum.Incomplete || len(sum.TargetProblems) == 0 || !strings.Contains(sum.TargetProblems[0], "X-GitHub-SSO") {
+		t.Errorf("incomplete = %v %q, want true with an X-GitHub-SSO reason", sum.Incomplete, sum.TargetProblems)
 	}
 	if len(sum.TargetProblems) != 1 || !strings.Contains(sum.TargetProblems[0], "org contoso") {
 		t.Errorf("TargetProblems = %q, want the SSO-limited org listing", sum.TargetProblems)
@@ -465,7 +469,7 @@ func TestSecondaryWithoutRetryAfter(t *testing.T) {
 	f.listFaults = map[int]string{1: "secondary-no-retry-after", 2: "secondary-no-retry-after"}
 	c := f.newTestClient(t, Config{History: HistoryNone}, nil)
 	col := newCollector(1)
-	sum, err := c.Sweep(context.Background(), Targets{Orgs: []string{"contoso"}}, col.scan)
+	sum, err := c.testSweep(context.Background(), Targets{Orgs: []string{"contoso"}}, col.scan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +493,7 @@ func TestMaxRepoSize(t *testing.T) {
 		skip bool
 	}{{8 << 10, true}, {11 << 10, false}, {0, false}} {
 		c := f.newTestClient(t, Config{History: HistoryNone, MaxRepoSize: tc.max}, nil)
-		sum, err := c.Sweep(context.Background(), Targets{Orgs: []string{"contoso"}}, newCollector(1).scan)
+		sum, err := c.testSweep(context.Background(), Targets{Orgs: []string{"contoso"}}, newCollector(1).scan)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -505,15 +509,16 @@ func TestNoTargetListed(t *testing.T) {
 	t.Parallel()
 	f := newFakeGH(t, []*fakeRepo{{ID: 1, Owner: "contoso", Name: "web", Tip: []int{1}}})
 	c := f.newTestClient(t, Config{}, nil)
-	_, err := c.Sweep(context.Background(), Targets{Orgs: []string{"contoso-nope"}, Users: []string{"bad name"}}, newCollector(1).scan)
-	if err == nil || !strings.Contains(err.Error(), "no target could be listed") {
-		t.Errorf("err = %v, want no target could be listed", err)
+	_, err := c.testSweep(context.Background(), Targets{Orgs: []string{"contoso-nope"}, Users: []string{"bad name"}}, newCollector(1).scan)
+	var le *ListError
+	if !errors.As(err, &le) || len(le.Targets) != 2 || !strings.Contains(err.Error(), "org contoso-nope") {
+		t.Errorf("err = %v, want a ListError naming both targets", err)
 	}
 }
 
-// TestProgressAndCache: Progress reaches done == total, and a second sweep
-// with a cache directory fetches into the kept clones.
-func TestProgressAndCache(t *testing.T) {
+// TestCache: a second sweep with a cache directory fetches into the kept
+// clones and finds the same tokens.
+func TestCache(t *testing.T) {
 	t.Parallel()
 	f := newFakeGH(t, []*fakeRepo{
 		{ID: 1, Owner: "contoso", Name: "a", Tip: []int{1}},
@@ -522,25 +527,17 @@ func TestProgressAndCache(t *testing.T) {
 	})
 	cache := t.TempDir()
 	for run := range 2 {
-		var (
-			mu    sync.Mutex
-			snaps []Progress
-		)
-		c := f.newTestClient(t, Config{CacheDir: cache, Concurrency: 2, Progress: func(p Progress) {
-			mu.Lock()
-			snaps = append(snaps, p)
-			mu.Unlock()
-		}}, nil)
+		c := f.newTestClient(t, Config{CacheDir: cache}, nil)
 		col := newCollector(3)
-		sum, err := c.Sweep(context.Background(), Targets{Orgs: []string{"contoso"}}, col.scan)
+		sum, err := c.testSweep(context.Background(), Targets{Orgs: []string{"contoso"}}, col.scan)
 		if err != nil {
 			t.Fatalf("run %d: %v", run, err)
 		}
 		if d := cmp.Diff([]int{1, 2, 3}, col.foundList()); d != "" {
 			t.Errorf("run %d found (-want +got):\n%s", run, d)
 		}
-		if len(snaps) != 3 || snaps[2].Done != 3 || snaps[2].Total != 3 || snaps[2].Bytes != sum.Bytes {
-			t.Errorf("run %d progress %+v, want 3 calls ending 3/3 with %d bytes", run, snaps, sum.Bytes)
+		if sum.Scanned != 3 {
+			t.Errorf("run %d scanned %d, want 3", run, sum.Scanned)
 		}
 		entries, _ := os.ReadDir(cache)
 		if len(entries) != 3 {
@@ -556,9 +553,9 @@ func TestCancel(t *testing.T) {
 		{ID: 1, Owner: "contoso", Name: "a", Tip: []int{1}},
 		{ID: 2, Owner: "contoso", Name: "b", Tip: []int{2}},
 	})
-	c := f.newTestClient(t, Config{Concurrency: 1}, nil)
+	c := f.newTestClient(t, Config{}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err := c.Sweep(ctx, Targets{Orgs: []string{"contoso"}}, func(ctx context.Context, r Repo, src RepoSource) error {
+	_, err := c.testSweep(ctx, Targets{Orgs: []string{"contoso"}}, func(ctx context.Context, r Repo, src Source) error {
 		cancel()
 		return nil
 	})

@@ -110,7 +110,14 @@ func (c *Client) openTarball(ctx context.Context, r Repo) (*tarballSource, strin
 // Close releases the download.
 func (s *tarballSource) Close() error { return s.body.Close() }
 
-func (s *tarballSource) incompleteReason() string { return s.truncated }
+// Coverage implements crawler.CoverageReporter: a tarball is complete when
+// it was read to its end.
+func (s *tarballSource) Coverage() crawler.Coverage {
+	if s.truncated != "" {
+		return crawler.Coverage{Problems: []string{s.truncated}}
+	}
+	return crawler.Coverage{Complete: s.used}
+}
 
 // Blobs yields each regular file of the tarball (top-level directory
 // stripped). Symbolic links and oversized files are yielded as
@@ -163,11 +170,19 @@ func (s *tarballSource) Blobs(ctx context.Context) iter.Seq2[crawler.Blob, error
 			}
 			p, ok := stripTop(hdr.Name)
 			if !ok {
+				if !isTopDir(hdr.Name) {
+					// ../x, /abs and the like: never written anywhere, but
+					// counted, since their content was not scanned.
+					sk := &crawler.Skip{Origin: crawler.Origin{Repo: s.repo.FullName, Commit: s.commit, Path: hdr.Name}, Reason: crawler.SkipUnsafePath, Size: hdr.Size}
+					if !yield(crawler.Blob{}, sk) {
+						return
+					}
+				}
 				continue
 			}
 			origin := crawler.Origin{Repo: s.repo.FullName, Commit: s.commit, Path: p, AtTip: true}
 			switch hdr.Typeflag {
-			case tar.TypeReg, tar.TypeRegA:
+			case tar.TypeReg: // the reader reports the old TypeRegA as TypeReg
 			case tar.TypeSymlink, tar.TypeLink:
 				if !yield(crawler.Blob{}, &crawler.Skip{Origin: origin, Reason: crawler.SkipSymlink}) {
 					return
@@ -225,13 +240,20 @@ func (s *tarballSource) Provenance(ctx context.Context, ids []string) (map[strin
 	return out, nil
 }
 
+// isTopDir reports whether name is the tarball's top-level directory entry
+// (OWNER-NAME-SHA/), the one entry stripTop rejects that is not unsafe.
+func isTopDir(name string) bool {
+	name = strings.TrimSuffix(strings.TrimPrefix(name, "./"), "/")
+	return name != "" && !strings.Contains(name, "/") && name != "." && name != ".."
+}
+
 // stripTop removes the tarball's top-level directory and rejects unsafe
 // paths. ok is false for the top directory itself and for bad names.
 func stripTop(name string) (string, bool) {
 	name = strings.TrimPrefix(name, "./")
-	_, rest, ok := strings.Cut(name, "/")
-	if !ok || rest == "" {
-		return "", false
+	top, rest, ok := strings.Cut(name, "/")
+	if !ok || rest == "" || top == "" || top == ".." {
+		return "", false // the top directory itself, or /abs, ../x
 	}
 	rest = strings.TrimSuffix(rest, "/")
 	if rest == "" || strings.HasPrefix(rest, "/") {

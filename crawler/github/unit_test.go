@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,7 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sasquatch-sec/sasquatch/crawler"
@@ -380,6 +383,9 @@ func TestTarballBlobs(t *testing.T) {
 	add(&tar.Header{Name: "top/a.txt", Typeflag: tar.TypeReg, Mode: 0o644}, "hello\n")
 	add(&tar.Header{Name: "top/link", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}, "")
 	add(&tar.Header{Name: "top/big.bin", Typeflag: tar.TypeReg, Mode: 0o644}, strings.Repeat("x", 100))
+	// Unsafe names are neither scanned nor silently dropped: counted.
+	add(&tar.Header{Name: "top/../../escape.txt", Typeflag: tar.TypeReg, Mode: 0o644}, "x")
+	add(&tar.Header{Name: "/abs.txt", Typeflag: tar.TypeReg, Mode: 0o644}, "x")
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +414,7 @@ func TestTarballBlobs(t *testing.T) {
 	if d := cmp.Diff([]string{"ce013625030ba8dba906f756967f9e9ca394464a a.txt"}, blobs); d != "" {
 		t.Errorf("blobs (-want +got):\n%s", d)
 	}
-	if d := cmp.Diff([]string{"symlink link", "too-large big.bin"}, errs); d != "" {
+	if d := cmp.Diff([]string{"symlink link", "too-large big.bin", "unsafe-path top/../../escape.txt", "unsafe-path /abs.txt"}, errs); d != "" {
 		t.Errorf("skips (-want +got):\n%s", d)
 	}
 	_, errs = run(full[:len(full)/2])
@@ -531,7 +537,13 @@ func TestClassifyCloneError(t *testing.T) {
 		{fmt.Errorf("clone x: %w", syscall.ECONNRESET), "clone-failed", true},
 		{fmt.Errorf("clone x: %w", io.ErrUnexpectedEOF), "clone-failed", true},
 		{fmt.Errorf("clone x: %w", context.DeadlineExceeded), "timeout", false},
-		{errors.New("clone x: unexpected client error: status code: 502"), "clone-failed", true},
+		{fmt.Errorf("clone x: %w", plumbing.NewUnexpectedError(&githttp.Err{Response: &http.Response{StatusCode: 502}})), "clone-failed", true},
+		{fmt.Errorf("clone x: %w", plumbing.NewUnexpectedError(&githttp.Err{Response: &http.Response{StatusCode: 451}})), "blocked-451", false},
+		// A refused cross-host redirect is permanent: never retried.
+		{fmt.Errorf("clone x: %w", &url.Error{Op: "Get", URL: "https://elsewhere.example/x", Err: errors.New("redirect to another host refused")}), "clone-failed", false},
+		{fmt.Errorf("clone x: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), "clone-failed", true},
+		// A message that merely looks transient decides nothing.
+		{errors.New("clone x: unexpected client error: status code: 502"), "clone-failed", false},
 		{errors.New("clone x: object not found"), "clone-failed", false},
 	}
 	for _, tc := range tests {
