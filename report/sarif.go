@@ -1,11 +1,11 @@
 package report
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
 	"github.com/sasquatch-sec/sasquatch/detect"
 )
@@ -54,8 +56,14 @@ var _ Sink = (*SARIF)(nil)
 // A rule's level and security-severity are those of its most severe result
 // in the log. Message texts hold the redacted token, never the signature; the
 // signature appears only in the "token" and "url" result properties, and only
-// when the finding carries Token or URL (reveal). SARIF buffers in Write and
-// renders in Close. Not safe for concurrent use.
+// when the finding carries Token or URL (reveal).
+//
+// The log is built with go-sarif's builder (github.com/owenrumney/go-sarif/v3)
+// and written with its PrettyWrite, so every object carries go-sarif's
+// explicit spec defaults (empty arrays, "rank": -1, "ruleIndex", "id": -1 and
+// the like); the only change made to its text is undoing encoding/json's HTML
+// escaping (see [unescapeHTML]) so that tokens and URLs read with their '&'.
+// SARIF buffers in Write and renders in Close. Not safe for concurrent use.
 type SARIF struct {
 	w    io.Writer
 	opts Options
@@ -75,133 +83,63 @@ func (s *SARIF) Close() error {
 		return err
 	}
 	SortFindings(s.findings)
-	enc := json.NewEncoder(s.w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(buildSARIF(s.findings, s.opts)); err != nil {
+	if err := writeSARIF(s.w, buildSARIF(s.findings, s.opts)); err != nil {
 		return fmt.Errorf("write sarif: %w", err)
 	}
 	return nil
 }
 
-// SARIF 2.1.0 objects, only the properties sasquatch writes. Field order is
-// the order of the spec's sections, so the output reads top-down.
-type (
-	sarifLog struct {
-		Schema  string     `json:"$schema"`
-		Version string     `json:"version"`
-		Runs    []sarifRun `json:"runs"`
+// writeSARIF writes log indented, HTML characters unescaped, with a final
+// newline.
+func writeSARIF(w io.Writer, log *sarif.Report) error {
+	var buf bytes.Buffer
+	if err := log.PrettyWrite(&buf); err != nil {
+		return err
 	}
-	sarifRun struct {
-		Tool    sarifTool     `json:"tool"`
-		Results []sarifResult `json:"results"`
+	out := append(unescapeHTML(buf.Bytes()), '\n')
+	_, err := w.Write(out)
+	return err
+}
+
+// unescapeHTML undoes the HTML escaping encoding/json applies to '<', '>'
+// and '&' in the JSON text b (go-sarif's PropertyBag marshals with
+// json.Marshal, which always escapes, whatever the outer encoder is set to):
+// "\u003c", "\u003e" and "\u0026" become the characters again. Escape
+// sequences are read pairwise from their backslash, so an escaped backslash
+// followed by "u0026" in the text is left alone. The result is the same JSON
+// value.
+func unescapeHTML(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c != '\\' || i+1 >= len(b) {
+			out = append(out, c)
+			continue
+		}
+		if b[i+1] == 'u' && i+6 <= len(b) {
+			switch string(b[i+2 : i+6]) {
+			case "003c":
+				out, i = append(out, '<'), i+5
+				continue
+			case "003e":
+				out, i = append(out, '>'), i+5
+				continue
+			case "0026":
+				out, i = append(out, '&'), i+5
+				continue
+			}
+		}
+		out, i = append(out, c, b[i+1]), i+1
 	}
-	sarifTool struct {
-		Driver sarifDriver `json:"driver"`
-	}
-	sarifDriver struct {
-		Name           string      `json:"name"`
-		Version        string      `json:"version,omitempty"`
-		InformationURI string      `json:"informationUri,omitempty"`
-		Rules          []sarifRule `json:"rules"`
-	}
-	sarifRule struct {
-		ID                   string              `json:"id"`
-		Name                 string              `json:"name"`
-		ShortDescription     sarifText           `json:"shortDescription"`
-		FullDescription      sarifText           `json:"fullDescription"`
-		Help                 sarifHelp           `json:"help"`
-		DefaultConfiguration sarifConfiguration  `json:"defaultConfiguration"`
-		Properties           sarifRuleProperties `json:"properties"`
-	}
-	sarifText struct {
-		Text string `json:"text"`
-	}
-	sarifHelp struct {
-		Text     string `json:"text"`
-		Markdown string `json:"markdown,omitempty"`
-	}
-	sarifConfiguration struct {
-		Level string `json:"level"`
-	}
-	sarifRuleProperties struct {
-		Tags             []string `json:"tags"`
-		Precision        string   `json:"precision"`
-		SecuritySeverity string   `json:"security-severity"`
-	}
-	sarifResult struct {
-		RuleID              string            `json:"ruleId"`
-		RuleIndex           int               `json:"ruleIndex"`
-		Kind                string            `json:"kind"`
-		Level               string            `json:"level"`
-		Message             sarifText         `json:"message"`
-		Locations           []sarifLocation   `json:"locations"`
-		PartialFingerprints map[string]string `json:"partialFingerprints"`
-		Properties          sarifResultProps  `json:"properties"`
-	}
-	sarifLocation struct {
-		PhysicalLocation *sarifPhysical  `json:"physicalLocation,omitempty"`
-		LogicalLocations []sarifLogical  `json:"logicalLocations,omitempty"`
-		Message          *sarifText      `json:"message,omitempty"`
-		Properties       *sarifLocations `json:"properties,omitempty"`
-	}
-	sarifPhysical struct {
-		ArtifactLocation sarifArtifact `json:"artifactLocation"`
-		Region           *sarifRegion  `json:"region,omitempty"`
-	}
-	sarifArtifact struct {
-		URI       string `json:"uri"`
-		URIBaseID string `json:"uriBaseId,omitempty"`
-	}
-	sarifRegion struct {
-		StartLine   int `json:"startLine"`
-		StartColumn int `json:"startColumn,omitempty"`
-	}
-	sarifLogical struct {
-		Name               string `json:"name"`
-		FullyQualifiedName string `json:"fullyQualifiedName,omitempty"`
-		Kind               string `json:"kind"`
-	}
-	// sarifLocations is a location's property bag: the original path when
-	// the URI had to be encoded, so a reader sees it verbatim.
-	sarifLocations struct {
-		Path string `json:"path"`
-	}
-	sarifResultProps struct {
-		SecuritySeverity string   `json:"security-severity"`
-		Severity         string   `json:"severity"`
-		FindingKind      string   `json:"findingKind"`
-		Account          string   `json:"account,omitempty"`
-		Host             string   `json:"host,omitempty"`
-		Fingerprint      string   `json:"fingerprint"`
-		Permissions      []string `json:"permissions,omitempty"`
-		Expiry           string   `json:"expiry,omitempty"`
-		Expired          bool     `json:"expired"`
-		Reasons          []string `json:"reasons,omitempty"`
-		Redacted         string   `json:"redacted"`
-		Liveness         string   `json:"liveness,omitempty"`
-		Remediation      string   `json:"remediation"`
-		Commit           string   `json:"commit,omitempty"`
-		Author           string   `json:"author,omitempty"`
-		Date             string   `json:"date,omitempty"`
-		Repo             string   `json:"repo,omitempty"`
-		Permalink        string   `json:"permalink,omitempty"`
-		AtTip            *bool    `json:"atTip,omitempty"`
-		Blob             string   `json:"blob,omitempty"`
-		// LocationsTruncated is set on the last result of a finding whose
-		// locations were capped before they reached the sink.
-		LocationsTruncated int `json:"locationsTruncated,omitempty"`
-		// Only with reveal.
-		Token string `json:"token,omitempty"`
-		URL   string `json:"url,omitempty"`
-	}
-)
+	return out
+}
 
 const (
 	sarifSchema         = "https://json.schemastore.org/sarif-2.1.0.json"
 	sarifFingerprintKey = "sasquatchFingerprint/v1"
 	sarifLocationKey    = "sasquatchLocation/v1"
 	sarifInformationURI = "https://github.com/sasquatch-sec/sasquatch"
+	sarifSrcRoot        = "%SRCROOT%"
 )
 
 // sarifLevels maps a severity to its SARIF level and security-severity score.
@@ -209,11 +147,11 @@ var sarifLevels = map[detect.Severity]struct {
 	level string
 	score string
 }{
-	detect.Critical: {"error", "9.5"},
-	detect.High:     {"error", "8.0"},
-	detect.Medium:   {"warning", "5.5"},
-	detect.Low:      {"note", "3.0"},
-	detect.Info:     {"note", "1.0"},
+	detect.Critical: {sarif.LevelError, "9.5"},
+	detect.High:     {sarif.LevelError, "8.0"},
+	detect.Medium:   {sarif.LevelWarning, "5.5"},
+	detect.Low:      {sarif.LevelNote, "3.0"},
+	detect.Info:     {sarif.LevelNote, "1.0"},
 }
 
 func sarifLevel(sev detect.Severity) (level, score string) {
@@ -228,12 +166,15 @@ func sarifLevel(sev detect.Severity) (level, score string) {
 	return l.level, l.score
 }
 
-// sarifKinds fixes the rule order and texts of the known kinds.
-var sarifKinds = []struct {
+// sarifRuleDef is the identity and description of a kind's rule.
+type sarifRuleDef struct {
 	kind        detect.Kind
 	id, name    string
 	description string
-}{
+}
+
+// sarifKinds fixes the rule order and texts of the known kinds.
+var sarifKinds = []sarifRuleDef{
 	{detect.KindAccount, "azure-storage-account-sas", "LeakedAccountSAS",
 		"An account SAS grants access to one or more services of a storage account (ss) at the service, container or object level (srt), with the permissions in sp until se. It is signed with an account key and, without a stored access policy, can only be revoked at once by regenerating that key."},
 	{detect.KindService, "azure-storage-service-sas", "LeakedServiceSAS",
@@ -244,46 +185,22 @@ var sarifKinds = []struct {
 		"A storage account key gives full control of the account through Shared Key authorization and can mint any account or service SAS. Only regenerating the key revokes it."},
 }
 
-func buildSARIF(fs []Finding, opts Options) sarifLog {
-	version := opts.Version
-	if version == "" {
-		version = "dev"
-	}
-	// Rules: the kinds present, known ones in a fixed order, then unknown ones.
-	worst := map[detect.Kind]detect.Severity{}
+// sarifRuleDefs returns the rules for the kinds in fs: the known ones in the
+// order of sarifKinds, then the others sorted by kind.
+func sarifRuleDefs(fs []Finding) []sarifRuleDef {
+	present := map[detect.Kind]bool{}
 	for _, f := range fs {
-		if w, ok := worst[f.Kind]; !ok || f.Severity > w {
-			worst[f.Kind] = f.Severity
-		}
+		present[f.Kind] = true
 	}
-	var rules []sarifRule
-	index := map[detect.Kind]int{}
-	addRule := func(k detect.Kind, id, name, desc string) {
-		level, score := sarifLevel(worst[k])
-		index[k] = len(rules)
-		text, markdown := ruleHelp(k, desc)
-		rules = append(rules, sarifRule{
-			ID:                   id,
-			Name:                 name,
-			ShortDescription:     sarifText{Text: "Leaked Azure Storage " + kindName(k)},
-			FullDescription:      sarifText{Text: desc},
-			Help:                 sarifHelp{Text: text, Markdown: markdown},
-			DefaultConfiguration: sarifConfiguration{Level: level},
-			Properties: sarifRuleProperties{
-				Tags:             []string{"security", "secret", "azure-storage"},
-				Precision:        "high",
-				SecuritySeverity: score,
-			},
-		})
-	}
+	var defs []sarifRuleDef
 	for _, k := range sarifKinds {
-		if _, ok := worst[k.kind]; ok {
-			addRule(k.kind, k.id, k.name, k.description)
-			delete(worst, k.kind)
+		if present[k.kind] {
+			defs = append(defs, k)
+			delete(present, k.kind)
 		}
 	}
 	var unknown []detect.Kind
-	for k := range worst {
+	for k := range present {
 		unknown = append(unknown, k)
 	}
 	slices.Sort(unknown)
@@ -294,33 +211,50 @@ func buildSARIF(fs []Finding, opts Options) sarifLog {
 			}
 			return '-'
 		}, strings.ToLower(string(k)))
-		addRule(k, "azure-storage-credential-"+slug, "LeakedAzureStorageCredential",
-			"A credential for Azure Storage of a kind sasquatch does not name.")
+		defs = append(defs, sarifRuleDef{k, "azure-storage-credential-" + slug, "LeakedAzureStorageCredential",
+			"A credential for Azure Storage of a kind sasquatch does not name."})
+	}
+	return defs
+}
+
+func buildSARIF(fs []Finding, opts Options) *sarif.Report {
+	run := sarif.NewRunWithInformationURI("sasquatch", sarifInformationURI)
+	run.Tool.Driver.WithVersion(cmp.Or(opts.Version, "dev"))
+
+	// One rule per kind present (two unknown kinds whose slugs collide share
+	// one), at the level of its most severe result.
+	defs := sarifRuleDefs(fs)
+	ruleID := map[detect.Kind]string{}
+	for _, d := range defs {
+		ruleID[d.kind] = d.id
+	}
+	worst := map[string]detect.Severity{}
+	for _, f := range fs {
+		id := ruleID[f.Kind]
+		if w, ok := worst[id]; !ok || f.Severity > w {
+			worst[id] = f.Severity
+		}
+	}
+	for _, d := range defs {
+		if run.GetRuleIndex(d.id) >= 0 {
+			continue
+		}
+		level, score := sarifLevel(worst[d.id])
+		text, markdown := ruleHelp(d.kind, d.description)
+		run.AddRule(d.id).
+			WithName(d.name).
+			WithShortDescription(sarif.NewMultiformatMessageString().WithText("Leaked Azure Storage " + kindName(d.kind))).
+			WithFullDescription(sarif.NewMultiformatMessageString().WithText(d.description)).
+			WithHelp(sarif.NewMultiformatMessageString().WithText(text).WithMarkdown(markdown)).
+			WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(level)).
+			WithProperties(sarif.NewPropertyBag().
+				WithTags([]string{"security", "secret", "azure-storage"}).
+				Add("precision", "high").
+				Add("security-severity", score))
 	}
 
-	results := []sarifResult{}
 	for _, f := range fs {
-		level, score := sarifLevel(f.Severity)
-		props := sarifResultProps{
-			SecuritySeverity: score,
-			Severity:         f.Severity.String(),
-			FindingKind:      string(f.Kind),
-			Account:          f.Account,
-			Host:             f.Host,
-			Fingerprint:      f.Fingerprint,
-			Permissions:      f.Permissions,
-			Expired:          f.Expired,
-			Reasons:          f.Reasons,
-			Redacted:         f.Redacted,
-			Liveness:         f.Liveness,
-			Remediation:      Remediation(f),
-			Token:            f.Token,
-			URL:              f.URL,
-		}
-		if f.Expiry != nil {
-			props.Expiry = f.Expiry.UTC().Format(time.RFC3339)
-		}
-		rule := sarifKindRule(f.Kind, rules, index)
+		level, _ := sarifLevel(f.Severity)
 		msg := sarifMessage(f)
 		locs := f.Locations
 		if len(locs) == 0 {
@@ -329,54 +263,74 @@ func buildSARIF(fs []Finding, opts Options) sarifLog {
 			locs = []Location{{}}
 		}
 		for i, l := range locs {
-			p := props
-			p.Commit, p.Author, p.Repo, p.Permalink, p.AtTip, p.Blob = l.Commit, l.Author, l.Repo, l.Permalink, l.AtTip, l.Blob
-			if l.Date != nil {
-				p.Date = l.Date.UTC().Format(time.RFC3339)
-			}
-			if i == len(locs)-1 {
-				p.LocationsTruncated = f.LocationsTruncated
-			}
-			r := sarifResult{
-				RuleID:    rules[rule].ID,
-				RuleIndex: rule,
-				Kind:      "fail",
-				Level:     level,
-				Message:   sarifText{Text: msg + sarifWhere(l)},
-				Locations: sarifLocationsOf(l),
-				PartialFingerprints: map[string]string{
+			run.CreateResultForRule(ruleID[f.Kind]).
+				WithKind("fail").
+				WithLevel(level).
+				WithMessage(sarif.NewTextMessage(msg + sarifWhere(l))).
+				WithLocations(sarifLocationsOf(l)).
+				WithPartialFingerprints(map[string]string{
 					sarifFingerprintKey: f.Fingerprint,
 					sarifLocationKey:    locationHash(l),
-				},
-				Properties: p,
-			}
-			results = append(results, r)
+				}).
+				WithProperties(sarifResultProperties(f, l, i == len(locs)-1))
 		}
 	}
-	if rules == nil {
-		rules = []sarifRule{}
-	}
-	return sarifLog{
-		Schema:  sarifSchema,
-		Version: "2.1.0",
-		Runs: []sarifRun{{
-			Tool: sarifTool{Driver: sarifDriver{
-				Name:           "sasquatch",
-				Version:        version,
-				InformationURI: sarifInformationURI,
-				Rules:          rules,
-			}},
-			Results: results,
-		}},
-	}
+
+	log := sarif.NewReport()
+	log.Schema = sarifSchema
+	return log.AddRun(run)
 }
 
-func sarifKindRule(k detect.Kind, rules []sarifRule, index map[detect.Kind]int) int {
-	i, ok := index[k]
-	if !ok || i >= len(rules) {
-		return 0
+// sarifResultProperties is the property bag of f's result at l; last marks
+// the last location of f, which carries locationsTruncated.
+func sarifResultProperties(f Finding, l Location, last bool) *sarif.PropertyBag {
+	_, score := sarifLevel(f.Severity)
+	p := sarif.NewPropertyBag().
+		Add("security-severity", score).
+		Add("severity", f.Severity.String()).
+		Add("findingKind", string(f.Kind)).
+		Add("fingerprint", f.Fingerprint).
+		Add("expired", f.Expired).
+		Add("redacted", f.Redacted).
+		Add("remediation", Remediation(f))
+	str := func(key, v string) {
+		if v != "" {
+			p.Add(key, v)
+		}
 	}
-	return i
+	list := func(key string, v []string) {
+		if len(v) > 0 {
+			p.Add(key, v)
+		}
+	}
+	str("account", f.Account)
+	str("host", f.Host)
+	list("permissions", f.Permissions)
+	if f.Expiry != nil {
+		p.Add("expiry", f.Expiry.UTC().Format(time.RFC3339))
+	}
+	list("reasons", f.Reasons)
+	str("liveness", f.Liveness)
+	str("commit", l.Commit)
+	str("author", l.Author)
+	if l.Date != nil {
+		p.Add("date", l.Date.UTC().Format(time.RFC3339))
+	}
+	str("repo", l.Repo)
+	str("permalink", l.Permalink)
+	if l.AtTip != nil {
+		p.Add("atTip", *l.AtTip)
+	}
+	str("blob", l.Blob)
+	// Set on the last result of a finding whose locations were capped
+	// before they reached the sink.
+	if last && f.LocationsTruncated != 0 {
+		p.Add("locationsTruncated", f.LocationsTruncated)
+	}
+	// Only with reveal.
+	str("token", f.Token)
+	str("url", f.URL)
+	return p
 }
 
 // ruleHelp is a rule's help: the kind's description and its remediation
@@ -469,29 +423,39 @@ func sarifEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `[`, `\[`, `]`, `\]`).Replace(s)
 }
 
-func sarifLocationsOf(l Location) []sarifLocation {
+func sarifLocationsOf(l Location) []*sarif.Location {
+	logical := func(name, fqn string) []*sarif.Location {
+		return []*sarif.Location{sarif.NewLocation().AddLogicalLocation(
+			sarif.NewLogicalLocation().WithName(name).WithFullyQualifiedName(fqn).WithKind("object"))}
+	}
 	switch {
 	case l.Message:
 		name := "commit message"
 		if l.Commit != "" {
 			name = "commit " + l.Commit
 		}
-		return []sarifLocation{{LogicalLocations: []sarifLogical{{Name: name, FullyQualifiedName: cmp.Or(l.Commit, name), Kind: "object"}}}}
+		return logical(name, cmp.Or(l.Commit, name))
 	case l.Path == "" && l.Blob != "":
-		return []sarifLocation{{LogicalLocations: []sarifLogical{{Name: "blob " + l.Blob, FullyQualifiedName: l.Blob, Kind: "object"}}}}
+		return logical("blob "+l.Blob, l.Blob)
 	case l.Path == "":
-		return []sarifLocation{}
+		return []*sarif.Location{}
 	}
-	loc := sarifLocation{PhysicalLocation: &sarifPhysical{
-		ArtifactLocation: sarifArtifact{URI: pathURI(l.Path), URIBaseID: "%SRCROOT%"},
-	}}
+	uri := pathURI(l.Path)
+	phys := sarif.NewPhysicalLocation().
+		WithArtifactLocation(sarif.NewSimpleArtifactLocation(uri).WithURIBaseID(sarifSrcRoot))
 	if l.Line > 0 {
-		loc.PhysicalLocation.Region = &sarifRegion{StartLine: l.Line, StartColumn: max(l.Column, 0)}
+		region := sarif.NewRegion().WithStartLine(l.Line)
+		if l.Column > 0 {
+			region.WithStartColumn(l.Column)
+		}
+		phys.WithRegion(region)
 	}
-	if loc.PhysicalLocation.ArtifactLocation.URI != l.Path {
-		loc.Properties = &sarifLocations{Path: l.Path}
+	loc := sarif.NewLocationWithPhysicalLocation(phys)
+	if uri != l.Path {
+		// The original path, so a reader sees it verbatim.
+		loc.WithProperties(sarif.NewPropertyBag().Add("path", l.Path))
 	}
-	return []sarifLocation{loc}
+	return []*sarif.Location{loc}
 }
 
 // pathURI turns a slash-separated path into a relative URI reference:

@@ -3,42 +3,56 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
+	"github.com/xeipuuv/gojsonschema"
 
 	"github.com/sasquatch-sec/sasquatch/detect"
 )
 
-// The SARIF output is validated against the official OASIS SARIF 2.1.0 JSON
-// schema (errata01), testdata/sarif-schema-2.1.0.json. That file is the
-// schema go-sarif v3.3.1 ships as a Go string (pkg/report/v210/sarif/schema.go
-// in the module cache), copied verbatim. go-sarif validates with
-// github.com/xeipuuv/gojsonschema, which go.mod does not require, so the test
-// uses the small draft-04 validator below: it implements every keyword the
-// SARIF schema uses and fails on any other, so a keyword it does not know
-// cannot be skipped silently. TestSchemaValidatorRejects checks that it
-// rejects documents that break the schema.
+// The SARIF output is validated twice with github.com/xeipuuv/gojsonschema
+// against the official OASIS SARIF 2.1.0 JSON schema (errata01): the log
+// sasquatch builds, by go-sarif's own Report.Validate (its embedded schema),
+// and the bytes the sink writes, against testdata/sarif-schema-2.1.0.json,
+// a verbatim copy of the schema go-sarif v3.3.1 embeds
+// (pkg/report/v210/sarif/schema.go in the module cache). Validating the
+// bytes covers what go-sarif's Validate cannot see: the text after
+// unescapeHTML. TestSARIFSchemaRejects checks that the validation is live.
 
-func loadSARIFSchema(t *testing.T) *schemaValidator {
+// sarifSchemaValidator returns the compiled testdata schema.
+func sarifSchemaValidator(t *testing.T) *gojsonschema.Schema {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", "sarif-schema-2.1.0.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var root any
-	if err := json.Unmarshal(data, &root); err != nil {
-		t.Fatal(err)
+	s, err := gojsonschema.NewSchema(gojsonschema.NewBytesLoader(data))
+	if err != nil {
+		t.Fatalf("compile the SARIF schema: %v", err)
 	}
-	return &schemaValidator{root: root.(map[string]any)}
+	return s
+}
+
+// schemaErrors validates the JSON text doc against s.
+func schemaErrors(t *testing.T, s *gojsonschema.Schema, doc []byte) []string {
+	t.Helper()
+	res, err := s.Validate(gojsonschema.NewBytesLoader(doc))
+	if err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	var errs []string
+	for _, e := range res.Errors() {
+		errs = append(errs, e.String())
+	}
+	return errs
 }
 
 func decodeJSON(t *testing.T, b []byte) any {
@@ -54,7 +68,7 @@ func decodeJSON(t *testing.T, b []byte) any {
 
 func TestSARIFValidatesAgainstSchema(t *testing.T) {
 	t.Parallel()
-	v := loadSARIFSchema(t)
+	v := sarifSchemaValidator(t)
 	for name, fs := range map[string][]Finding{
 		"replay": replayFindings(t),
 		"corpus": collect(corpus(), CollectorOptions{}),
@@ -63,8 +77,11 @@ func TestSARIFValidatesAgainstSchema(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			if err := buildSARIF(fs, replayOptions).Validate(); err != nil {
+				t.Fatalf("go-sarif rejects the log: %v", err)
+			}
 			out := render(t, "sarif", replayOptions, fs)
-			if errs := v.validate(decodeJSON(t, out)); len(errs) > 0 {
+			if errs := schemaErrors(t, v, out); len(errs) > 0 {
 				t.Fatalf("SARIF output does not validate:\n%s", strings.Join(errs, "\n"))
 			}
 			assertSARIFStructure(t, out, fs)
@@ -93,12 +110,12 @@ func assertSARIFStructure(t *testing.T, out []byte, fs []Finding) {
 				} `json:"driver"`
 			} `json:"tool"`
 			Results []struct {
-				RuleID              string            `json:"ruleId"`
-				RuleIndex           int               `json:"ruleIndex"`
-				Level               string            `json:"level"`
-				Message             map[string]string `json:"message"`
-				PartialFingerprints map[string]string `json:"partialFingerprints"`
-				Properties          map[string]any    `json:"properties"`
+				RuleID              string                `json:"ruleId"`
+				RuleIndex           int                   `json:"ruleIndex"`
+				Level               string                `json:"level"`
+				Message             struct{ Text string } `json:"message"`
+				PartialFingerprints map[string]string     `json:"partialFingerprints"`
+				Properties          map[string]any        `json:"properties"`
 			} `json:"results"`
 		} `json:"runs"`
 	}
@@ -138,7 +155,7 @@ func assertSARIFStructure(t *testing.T, out []byte, fs []Finding) {
 		if r.RuleIndex >= len(run.Tool.Driver.Rules) || run.Tool.Driver.Rules[r.RuleIndex].ID != r.RuleID {
 			t.Errorf("result %d: ruleIndex %d does not name rule %q", i, r.RuleIndex, r.RuleID)
 		}
-		if r.Message["text"] == "" {
+		if r.Message.Text == "" {
 			t.Errorf("result %d has no message text", i)
 		}
 		sev, _ := r.Properties["severity"].(string)
@@ -172,33 +189,51 @@ func TestSARIFLocations(t *testing.T) {
 	if len(rs) != 3 {
 		t.Fatalf("%d results, want 3", len(rs))
 	}
-	if got := rs[0].Locations[0].PhysicalLocation.ArtifactLocation.URI; got != "src/a%20b/%C3%BC%3F%23%25.txt" {
+	uri := func(r *sarif.Result) string {
+		if len(r.Locations) != 1 || r.Locations[0].PhysicalLocation == nil || r.Locations[0].PhysicalLocation.ArtifactLocation == nil {
+			t.Fatalf("result without a physical location: %+v", r.Locations)
+		}
+		a := r.Locations[0].PhysicalLocation.ArtifactLocation
+		if a.URIBaseID == nil || *a.URIBaseID != "%SRCROOT%" {
+			t.Errorf("uriBaseId = %v", a.URIBaseID)
+		}
+		return *a.URI
+	}
+	if got := uri(rs[0]); got != "src/a%20b/%C3%BC%3F%23%25.txt" {
 		t.Errorf("uri = %q", got)
 	}
-	if u, err := url.Parse(rs[0].Locations[0].PhysicalLocation.ArtifactLocation.URI); err != nil || u.Scheme != "" || u.Path != "src/a b/ü?#%.txt" {
+	if u, err := url.Parse(uri(rs[0])); err != nil || u.Scheme != "" || u.Path != "src/a b/ü?#%.txt" {
 		t.Errorf("uri does not decode to the path: %v %v", u, err)
 	}
-	if rs[0].Locations[0].Properties == nil || rs[0].Locations[0].Properties.Path != f.Locations[0].Path {
+	if p := rs[0].Locations[0].Properties; p == nil || p.Properties["path"] != f.Locations[0].Path {
 		t.Error("encoded uri without the verbatim path in properties")
 	}
-	if got := rs[1].Locations[0].PhysicalLocation.ArtifactLocation.URI; got != "c%3A/x" {
+	if got := uri(rs[1]); got != "c%3A/x" {
 		t.Errorf("a colon in the first segment must not read as a scheme: %q", got)
 	}
-	if r := rs[0].Locations[0].PhysicalLocation.Region; r == nil || r.StartLine != 3 || r.StartColumn != 7 {
+	if r := rs[0].Locations[0].PhysicalLocation.Region; r == nil || r.StartLine == nil || *r.StartLine != 3 || r.StartColumn == nil || *r.StartColumn != 7 {
 		t.Errorf("region = %+v", r)
 	}
-	p := rs[1].Properties
-	if p.Commit != f.Locations[1].Commit || p.Author == "" || p.Date != "2022-03-01T10:00:00Z" || p.Repo != "contoso-org/r" || p.Permalink == "" || p.AtTip == nil || *p.AtTip {
+	p := rs[1].Properties.Properties
+	if p["commit"] != f.Locations[1].Commit || p["author"] == nil || p["date"] != "2022-03-01T10:00:00Z" || p["repo"] != "contoso-org/r" || p["permalink"] == nil || p["atTip"] != false {
 		t.Errorf("history properties = %+v", p)
 	}
-	if rs[2].Locations[0].PhysicalLocation != nil || len(rs[2].Locations[0].LogicalLocations) != 1 {
-		t.Errorf("commit message location = %+v", rs[2].Locations[0])
+	if _, ok := rs[0].Properties.Properties["atTip"]; ok {
+		t.Errorf("atTip set without history: %+v", rs[0].Properties.Properties)
+	}
+	if l := rs[2].Locations[0]; l.PhysicalLocation != nil || len(l.LogicalLocations) != 1 || *l.LogicalLocations[0].FullyQualifiedName != f.Locations[2].Commit {
+		t.Errorf("commit message location = %+v", l)
 	}
 	if rs[0].PartialFingerprints[sarifFingerprintKey] != f.Fingerprint || rs[0].PartialFingerprints[sarifLocationKey] == rs[1].PartialFingerprints[sarifLocationKey] {
 		t.Errorf("partialFingerprints: %v %v", rs[0].PartialFingerprints, rs[1].PartialFingerprints)
 	}
-	if msg := rs[0].Message.Text; strings.Contains(msg, "[x](") || !strings.Contains(msg, `\[x\]`) {
+	if msg := *rs[0].Message.Text; strings.Contains(msg, "[x](") || !strings.Contains(msg, `\[x\]`) {
 		t.Errorf("message does not escape link syntax: %q", msg)
+	}
+	for i, r := range rs {
+		if r.RuleIndex != 0 || *r.RuleID != "azure-storage-service-sas" {
+			t.Errorf("result %d: rule %d %q", i, r.RuleIndex, *r.RuleID)
+		}
 	}
 }
 
@@ -226,18 +261,18 @@ func TestSARIFLevels(t *testing.T) {
 		{Kind: detect.KindService, Severity: detect.High, Locations: []Location{{Path: "b", Line: 1}}},
 	}, Options{})
 	rules := log.Runs[0].Tool.Driver.Rules
-	if len(rules) != 1 || rules[0].DefaultConfiguration.Level != "error" || rules[0].Properties.SecuritySeverity != "8.0" {
+	if len(rules) != 1 || rules[0].DefaultConfiguration.Level != "error" || rules[0].Properties.Properties["security-severity"] != "8.0" {
 		t.Errorf("rules = %+v", rules)
 	}
 }
 
-// TestSchemaValidatorRejects: the validator is only worth its pass if it
-// fails documents that break the schema.
-func TestSchemaValidatorRejects(t *testing.T) {
+// TestSARIFSchemaRejects: the schema validation is only worth its pass if
+// it fails documents that break the schema.
+func TestSARIFSchemaRejects(t *testing.T) {
 	t.Parallel()
-	v := loadSARIFSchema(t)
+	v := sarifSchemaValidator(t)
 	good := render(t, "sarif", replayOptions, replayFindings(t))
-	if errs := v.validate(decodeJSON(t, good)); len(errs) > 0 {
+	if errs := schemaErrors(t, v, good); len(errs) > 0 {
 		t.Fatalf("good document rejected: %v", errs)
 	}
 	for name, mutate := range map[string]func(m map[string]any){
@@ -258,16 +293,61 @@ func TestSchemaValidatorRejects(t *testing.T) {
 			rules := d["rules"].([]any)
 			d["rules"] = append(rules, rules[0])
 		},
-		"bad uri": func(m map[string]any) { m["$schema"] = "not a uri" },
+		"bad uri":     func(m map[string]any) { m["$schema"] = "not a uri" },
+		"rank -2":     func(m map[string]any) { result(m)["rank"] = json.Number("-2") },
+		"null arrays": func(m map[string]any) { result(m)["codeFlows"] = nil },
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			doc := decodeJSON(t, good).(map[string]any)
 			mutate(doc)
-			if errs := v.validate(doc); len(errs) == 0 {
+			b, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if errs := schemaErrors(t, v, b); len(errs) == 0 {
 				t.Errorf("validator accepted a document with %s", name)
 			}
 		})
+	}
+}
+
+// TestSARIFUnescapesHTML: the written text keeps '&', '<' and '>' as they
+// are (tokens stay greppable) and still decodes to the same values, even
+// when a value holds the text of an escape sequence.
+func TestSARIFUnescapesHTML(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		`"a\u0026b\u003cc\u003ed"`: `"a&b<c>d"`,
+		`"\\u0026"`:                `"\\u0026"`,
+		`"\\\u0026"`:               `"\\&"`,
+		`"\u00e9\n\""`:             `"\u00e9\n\""`,
+		`"x\`:                      `"x\`,
+		`"\u00`:                    `"\u00`,
+	} {
+		if got := string(unescapeHTML([]byte(in))); got != want {
+			t.Errorf("unescapeHTML(%s) = %s, want %s", in, got, want)
+		}
+	}
+	redacted := `sv=2021-08-06&sr=c&sig=REDACTED <b> \u0026 \`
+	f := Finding{Fingerprint: "00", Severity: detect.High, Kind: detect.KindService, Redacted: redacted,
+		Token: "sv=2021-08-06&sr=c&sig=abc%3D", Locations: []Location{{Path: "a&b.txt", Line: 1}}}
+	out := render(t, "sarif", Options{}, []Finding{f})
+	if bytes.Contains(out, []byte(`\u0026`+"sr=")) || !bytes.Contains(out, []byte(`"token": "sv=2021-08-06&sr=c&sig=abc%3D"`)) {
+		t.Errorf("HTML characters are escaped:\n%s", out)
+	}
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(out, &log); err != nil {
+		t.Fatal(err)
+	}
+	if got := log.Runs[0].Results[0].Properties["redacted"]; got != redacted {
+		t.Errorf("redacted = %q, want %q", got, redacted)
 	}
 }
 
@@ -295,267 +375,4 @@ func TestSARIFDeterministic(t *testing.T) {
 	if diff := cmp.Diff(string(a), string(b)); diff != "" {
 		t.Errorf("SARIF depends on the order of writes:\n%s", diff)
 	}
-}
-
-// schemaValidator validates JSON values decoded with UseNumber against a
-// JSON Schema draft-04 document, for the keywords the SARIF 2.1.0 schema
-// uses: $ref (local), type, enum, properties, additionalProperties,
-// required, items, minItems, uniqueItems, minimum, maximum, pattern, format
-// (uri, uri-reference, date-time), anyOf, oneOf. Annotations (description,
-// default, title, id, $schema) are ignored; any other keyword is an error.
-type schemaValidator struct {
-	root     map[string]any
-	patterns map[string]*regexp.Regexp
-}
-
-func (v *schemaValidator) validate(doc any) []string {
-	var errs []string
-	v.check(v.root, doc, "$", &errs)
-	return errs
-}
-
-func (v *schemaValidator) check(schema map[string]any, val any, path string, errs *[]string) {
-	fail := func(format string, args ...any) {
-		*errs = append(*errs, path+": "+fmt.Sprintf(format, args...))
-	}
-	if ref, ok := schema["$ref"].(string); ok {
-		target, err := v.resolve(ref)
-		if err != nil {
-			fail("%v", err)
-			return
-		}
-		v.check(target, val, path, errs)
-		return
-	}
-	for kw, arg := range schema {
-		switch kw {
-		case "description", "default", "title", "id", "$schema", "definitions":
-		case "type":
-			var types []string
-			switch a := arg.(type) {
-			case string:
-				types = []string{a}
-			case []any:
-				for _, x := range a {
-					types = append(types, x.(string))
-				}
-			}
-			if !slices.ContainsFunc(types, func(ty string) bool { return hasType(val, ty) }) {
-				fail("type %T is not %v", val, types)
-			}
-		case "enum":
-			if !slices.ContainsFunc(arg.([]any), func(e any) bool { return jsonEqual(e, val) }) {
-				fail("%v is not one of %v", val, arg)
-			}
-		case "properties", "additionalProperties", "required":
-			obj, ok := val.(map[string]any)
-			if !ok {
-				continue
-			}
-			props, _ := schema["properties"].(map[string]any)
-			switch kw {
-			case "properties":
-				for name, sub := range props {
-					if x, ok := obj[name]; ok {
-						v.check(sub.(map[string]any), x, path+"."+name, errs)
-					}
-				}
-			case "additionalProperties":
-				for name, x := range obj {
-					if _, ok := props[name]; ok {
-						continue
-					}
-					switch a := arg.(type) {
-					case bool:
-						if !a {
-							fail("property %q is not allowed", name)
-						}
-					case map[string]any:
-						v.check(a, x, path+"."+name, errs)
-					}
-				}
-			case "required":
-				for _, name := range arg.([]any) {
-					if _, ok := obj[name.(string)]; !ok {
-						fail("required property %q is missing", name)
-					}
-				}
-			}
-		case "items", "minItems", "uniqueItems":
-			arr, ok := val.([]any)
-			if !ok {
-				continue
-			}
-			switch kw {
-			case "items":
-				for i, x := range arr {
-					v.check(arg.(map[string]any), x, fmt.Sprintf("%s[%d]", path, i), errs)
-				}
-			case "minItems":
-				if n, _ := arg.(float64); len(arr) < int(n) {
-					fail("%d items, fewer than %v", len(arr), n)
-				}
-			case "uniqueItems":
-				if arg.(bool) {
-					for i := range arr {
-						for j := i + 1; j < len(arr); j++ {
-							if jsonEqual(arr[i], arr[j]) {
-								fail("items %d and %d are equal", i, j)
-							}
-						}
-					}
-				}
-			}
-		case "minimum", "maximum":
-			n, ok := val.(json.Number)
-			if !ok {
-				continue
-			}
-			x, _ := n.Float64()
-			lim := arg.(float64)
-			if kw == "minimum" && x < lim || kw == "maximum" && x > lim {
-				fail("%v is out of range (%s %v)", n, kw, lim)
-			}
-		case "pattern":
-			s, ok := val.(string)
-			if !ok {
-				continue
-			}
-			if v.patterns == nil {
-				v.patterns = map[string]*regexp.Regexp{}
-			}
-			re := v.patterns[arg.(string)]
-			if re == nil {
-				re = regexp.MustCompile(arg.(string))
-				v.patterns[arg.(string)] = re
-			}
-			if !re.MatchString(s) {
-				fail("%q does not match %s", s, re)
-			}
-		case "format":
-			s, ok := val.(string)
-			if !ok {
-				continue
-			}
-			switch arg {
-			case "uri":
-				if u, err := url.Parse(s); err != nil || !u.IsAbs() {
-					fail("%q is not an absolute URI", s)
-				}
-			case "uri-reference":
-				if _, err := url.Parse(s); err != nil {
-					fail("%q is not a URI reference: %v", s, err)
-				}
-			case "date-time":
-				if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-					fail("%q is not a date-time", s)
-				}
-			default:
-				fail("unknown format %q", arg)
-			}
-		case "anyOf", "oneOf":
-			n := 0
-			for _, sub := range arg.([]any) {
-				var sube []string
-				v.check(sub.(map[string]any), val, path, &sube)
-				if len(sube) == 0 {
-					n++
-				}
-			}
-			if n == 0 || kw == "oneOf" && n != 1 {
-				fail("%d of the %s alternatives match", n, kw)
-			}
-		default:
-			fail("schema keyword %q is not implemented by the test validator", kw)
-		}
-	}
-}
-
-func (v *schemaValidator) resolve(ref string) (map[string]any, error) {
-	p, ok := strings.CutPrefix(ref, "#/")
-	if !ok {
-		return nil, fmt.Errorf("non-local $ref %q", ref)
-	}
-	var cur any = v.root
-	for _, part := range strings.Split(p, "/") {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("bad $ref %q", ref)
-		}
-		cur = m[part]
-	}
-	m, ok := cur.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("unresolved $ref %q", ref)
-	}
-	return m, nil
-}
-
-func hasType(val any, ty string) bool {
-	switch ty {
-	case "object":
-		_, ok := val.(map[string]any)
-		return ok
-	case "array":
-		_, ok := val.([]any)
-		return ok
-	case "string":
-		_, ok := val.(string)
-		return ok
-	case "boolean":
-		_, ok := val.(bool)
-		return ok
-	case "null":
-		return val == nil
-	case "number":
-		_, ok := val.(json.Number)
-		return ok
-	case "integer":
-		n, ok := val.(json.Number)
-		if !ok {
-			return false
-		}
-		_, err := n.Int64()
-		return err == nil
-	}
-	return false
-}
-
-// jsonEqual compares two decoded JSON values (numbers by value, whether
-// they came from the schema as float64 or from the document as json.Number).
-func jsonEqual(a, b any) bool {
-	norm := func(x any) any {
-		if n, ok := x.(json.Number); ok {
-			f, _ := n.Float64()
-			return f
-		}
-		return x
-	}
-	a, b = norm(a), norm(b)
-	switch x := a.(type) {
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, xv := range x {
-			yv, ok := y[k]
-			if !ok || !jsonEqual(xv, yv) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !jsonEqual(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	}
-	return a == b
 }
