@@ -242,7 +242,7 @@ func TestTruncatedRendering(t *testing.T) {
 	for _, tc := range []struct{ format, want string }{
 		{"jsonl", `"locations_truncated":2`},
 		{"json", `"locations_truncated": 2`},
-		{"text", "... 2 more not listed"},
+		{"text", "… and 2 more not kept"},
 	} {
 		if out := string(render(t, tc.format, Options{}, fs)); !strings.Contains(out, tc.want) {
 			t.Errorf("%s output lacks %q:\n%s", tc.format, tc.want, out)

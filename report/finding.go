@@ -48,7 +48,11 @@ type Finding struct {
 	Reasons       []string        `json:"reasons"`
 	Redacted      string          `json:"redacted"`
 	Liveness      string          `json:"liveness,omitempty"`
-	Locations     []Location      `json:"locations"`
+	// Remediation says how to revoke and contain this credential, specific
+	// to its kind: numbered steps, one a line ([Remediation]). Every sink
+	// fills it when it is empty.
+	Remediation string     `json:"remediation,omitempty"`
+	Locations   []Location `json:"locations"`
 	// LocationsTruncated counts occurrences beyond the per-finding cap that are
 	// not listed in Locations (report.Collector); omitted when zero.
 	LocationsTruncated int `json:"locations_truncated,omitempty"`

@@ -90,5 +90,8 @@ func normalized(f Finding) Finding {
 	if f.Expiry != nil {
 		f.Expiry = timePtr(*f.Expiry)
 	}
+	if f.Remediation == "" {
+		f.Remediation = Remediation(f)
+	}
 	return f
 }

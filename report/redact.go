@@ -32,11 +32,26 @@ func Scrub(s string) string {
 
 // SafeText makes repository-controlled text safe to print on a terminal: a
 // string with control characters (an ANSI escape, a carriage return or a
-// newline in a file name) is shown Go-quoted instead of raw. It is safe for
+// newline in a file name) or bidirectional formatting characters (U+202E
+// RIGHT-TO-LEFT OVERRIDE makes "evil\u202etxt.exe" read as "evilexe.txt") is
+// shown Go-quoted instead of raw, those characters escaped. It is safe for
 // concurrent use.
 func SafeText(s string) string {
-	if strings.ContainsFunc(s, unicode.IsControl) {
+	if strings.ContainsFunc(s, unsafeRune) {
 		return strconv.Quote(s)
 	}
 	return s
+}
+
+// unsafeRune reports control characters and the bidirectional formatting
+// characters (embeddings, overrides, isolates and marks) that reorder how a
+// terminal shows text.
+func unsafeRune(r rune) bool {
+	switch {
+	case unicode.IsControl(r):
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
+		return true
+	}
+	return false
 }

@@ -46,6 +46,8 @@ func TestSafeText(t *testing.T) {
 		"src/a.go":                  "src/a.go",
 		"x\x1b[2J\nFAKE\r.txt":      `"x\x1b[2J\nFAKE\r.txt"`,
 		"caf\u00e9/\u65e5\u672c.md": "caf\u00e9/\u65e5\u672c.md",
+		"evil\u202etxt.exe":         `"evil\u202etxt.exe"`,
+		"a\u2066b\u2069c":           `"a\u2066b\u2069c"`,
 	} {
 		if got := SafeText(in); got != want {
 			t.Errorf("SafeText(%q) = %q, want %q", in, got, want)

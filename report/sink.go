@@ -19,6 +19,9 @@ type Options struct {
 	// Version is the tool version written in the SARIF format's tool driver
 	// (cmd sets it from its build version); empty means "dev".
 	Version string
+	// AllLocations makes the text format list every location kept; by
+	// default it lists 10 per finding and says how many more there are.
+	AllLocations bool
 }
 
 // formats maps a --format name to its constructor. A new format (SARIF,
