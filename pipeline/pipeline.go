@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -46,6 +47,13 @@ type Config struct {
 	// ProvenanceGrace is how long provenance may still run after the
 	// context ended, so that findings keep their commits (default 30 s).
 	ProvenanceGrace time.Duration
+	// IgnoreMarker, when set, suppresses every occurrence whose line (from
+	// the line where the match starts to the line where it ends) contains
+	// it, such as "sasquatch:ignore" in a comment. Suppressed occurrences
+	// are not stored; Result.Ignored counts them. In history the marker is
+	// read from the blob, so it suppresses the occurrence at every path and
+	// commit that holds that content.
+	IgnoreMarker string
 }
 
 // Pipeline is a pool of detector goroutines. It is safe for concurrent use:
@@ -55,6 +63,7 @@ type Pipeline struct {
 	workers  int
 	maxBlobs int
 	grace    time.Duration
+	ignore   []byte
 	log      *slog.Logger
 	tasks    chan task
 	wg       sync.WaitGroup
@@ -79,6 +88,9 @@ func New(cfg Config) *Pipeline {
 		maxBlobs: cfg.MaxBlobsPerToken,
 		grace:    cfg.ProvenanceGrace,
 		log:      cfg.Logger,
+	}
+	if cfg.IgnoreMarker != "" {
+		p.ignore = []byte(cfg.IgnoreMarker)
 	}
 	if p.workers <= 0 {
 		p.workers = runtime.GOMAXPROCS(0)
@@ -143,7 +155,7 @@ type scanState struct {
 	prov  crawler.Provenancer // nil unless the source has history
 	wg    sync.WaitGroup      // blobs handed to the pool and not yet done
 
-	blobs, bytes, rejected atomic.Int64
+	blobs, bytes, rejected, ignored atomic.Int64
 
 	mu       sync.Mutex
 	res      Result            // skips and problems found by workers
@@ -173,7 +185,7 @@ func (p *Pipeline) Scan(ctx context.Context, src Source, store Store) (Result, e
 	s.wg.Wait() // every blob read has been examined: no hit is lost
 
 	res := s.res
-	res.Blobs, res.Bytes, res.Rejected = s.blobs.Load(), s.bytes.Load(), s.rejected.Load()
+	res.Blobs, res.Bytes, res.Rejected, res.Ignored = s.blobs.Load(), s.bytes.Load(), s.rejected.Load(), s.ignored.Load()
 	p.resolveProvenance(ctx, s, &res)
 	for _, d := range s.dropped {
 		store.Truncated(d.m, d.n)
@@ -264,6 +276,11 @@ func (p *Pipeline) detect(t task) {
 	}
 	s.bytes.Add(int64(len(b.Data) - b.Overlap))
 	s.rejected.Add(int64(res.Rejected))
+	if res.Rejected > 0 {
+		// Under --verbose, say where candidates were rejected, so that a
+		// user can tell a real miss from a correct rejection.
+		p.log.Info("rejected candidates (placeholders or not Azure)", "repo", s.src.Name, "path", report.Scrub(b.Origin.Path), "blob", b.ID, "count", res.Rejected)
+	}
 	if res.Truncated {
 		s.mu.Lock()
 		s.res.AddSkip(crawler.SkipDetectorLimit, 1, 0)
@@ -274,6 +291,10 @@ func (p *Pipeline) detect(t task) {
 		loc, ok := report.LocationFor(b, m)
 		if !ok {
 			continue // another chunk of the same file reports it
+		}
+		if p.ignore != nil && bytes.Contains(lineAround(b.Data, m.Start, m.End), p.ignore) {
+			s.ignored.Add(1)
+			continue
 		}
 		if s.prov != nil && b.ID != "" && b.Origin.Commit == "" && !b.Message {
 			s.wait(b.ID, hit{loc: loc, m: m}, p.maxBlobs)
@@ -286,6 +307,18 @@ func (p *Pipeline) detect(t task) {
 		// buffer can go back to the source.
 		b.Release()
 	}
+}
+
+// lineAround returns the lines of data that hold data[start:end].
+func lineAround(data []byte, start, end int) []byte {
+	start = min(max(start, 0), len(data))
+	end = min(max(end, start), len(data))
+	from := bytes.LastIndexByte(data[:start], '\n') + 1
+	to := len(data)
+	if i := bytes.IndexByte(data[end:], '\n'); i >= 0 {
+		to = end + i
+	}
+	return data[from:to]
 }
 
 // add stores one occurrence.

@@ -364,3 +364,46 @@ func TestResultMerge(t *testing.T) {
 
 var _ Store = (*report.Collector)(nil)
 var _ = detect.Info
+
+// TestIgnoreMarker: an occurrence whose line holds Config.IgnoreMarker is
+// not stored but counted; the same token on another line still is.
+func TestIgnoreMarker(t *testing.T) {
+	t.Parallel()
+	tok := token("contosoignore01", 1)
+	data := "a = \"" + tok + "\" # sasquatch:ignore\nb = \"" + tok + "\"\n// sasquatch:ignore\nc = \"" + tok + "\"\n"
+	src := &fakeSource{items: []any{crawler.Blob{Data: []byte(data), Origin: crawler.Origin{Path: "f.py"}, Line: 1}}}
+	p := New(Config{Workers: 2, Now: now, IgnoreMarker: "sasquatch:ignore"})
+	defer p.Close()
+	coll := report.NewCollector(report.CollectorOptions{})
+	res, err := p.Scan(context.Background(), Source{Source: src}, coll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := coll.Findings()
+	if res.Ignored != 1 || len(fs) != 1 || len(fs[0].Locations) != 2 {
+		t.Fatalf("ignored %d, findings %+v; want 1 ignored and lines 2 and 4 kept", res.Ignored, fs)
+	}
+	if l := fs[0].Locations; l[0].Line != 2 || l[1].Line != 4 {
+		t.Errorf("kept lines %d and %d, want 2 and 4", l[0].Line, l[1].Line)
+	}
+	var total Result
+	total.Merge(res)
+	if total.Ignored != 1 {
+		t.Errorf("Merge lost Ignored: %d", total.Ignored)
+	}
+}
+
+func TestLineAround(t *testing.T) {
+	t.Parallel()
+	data := []byte("one\ntwo three\nfour")
+	for _, tc := range []struct {
+		start, end int
+		want       string
+	}{
+		{0, 3, "one"}, {4, 7, "two three"}, {8, 15, "two three\nfour"}, {15, 18, "four"}, {0, 0, "one"},
+	} {
+		if got := string(lineAround(data, tc.start, tc.end)); got != tc.want {
+			t.Errorf("lineAround(%d, %d) = %q, want %q", tc.start, tc.end, got, tc.want)
+		}
+	}
+}

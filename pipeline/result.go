@@ -19,6 +19,7 @@ type Result struct {
 	Bytes    int64 // bytes scanned, chunk overlaps counted once
 	Rejected int64 // candidates rejected as placeholders or not Azure
 	Repos    int64 // repositories scanned (history sources and GitHub jobs)
+	Ignored  int64 // occurrences suppressed by Config.IgnoreMarker on their line
 
 	// Skips counts what could not be scanned, by reason, each exactly once.
 	Skips        map[crawler.SkipReason]int64
@@ -94,6 +95,7 @@ func (r *Result) Merge(o Result) {
 	r.Bytes += o.Bytes
 	r.Rejected += o.Rejected
 	r.Repos += o.Repos
+	r.Ignored += o.Ignored
 	for reason, n := range o.Skips {
 		r.AddSkip(reason, n, 0)
 	}
