@@ -15,43 +15,83 @@ import (
 	"github.com/sasquatch-sec/sasquatch/report"
 )
 
+// summaryOf says how to word a run's summary.
+type summaryOf struct {
+	unit      string // "files" or "blobs"
+	excluded  int64  // left out by --include/--exclude
+	exclUnit  string // what excluded counts ("files", "occurrences"); default unit
+	nothing   bool   // nothing could be scanned: say only what went wrong
+	warnEmpty bool   // warn when nothing was there to scan (exit 3 with --strict)
+}
+
 // finish writes the findings at or above --min-severity to the chosen sink,
 // prints the summary and records the outcome for the exit code.
 func (c *common) finish(ctx context.Context, coll *report.Collector, st *pipeline.Result, res *outcome, unit string) error {
+	return c.finishWith(ctx, coll, st, res, summaryOf{unit: unit})
+}
+
+// counts is what the summary says about findings.
+type counts struct {
+	bySeverity map[detect.Severity]int
+	unique     int
+	locations  int
+	belowMin   int // findings below --min-severity, not written
+	known      int // findings listed in --baseline, not written
+	empty      bool
+}
+
+func (c *common) finishWith(ctx context.Context, coll *report.Collector, st *pipeline.Result, res *outcome, sum summaryOf) error {
 	all := coll.Findings()
-	bySeverity := map[detect.Severity]int{}
-	locations := 0
+	n := counts{bySeverity: map[detect.Severity]int{}}
+	shown := make([]report.Finding, 0, len(all))
 	for _, f := range all {
-		bySeverity[f.Severity]++
-		locations += len(f.Locations)
+		if c.known[f.Fingerprint] {
+			n.known++ // already known: hidden, and no reason to fail
+			continue
+		}
+		n.unique++
+		n.bySeverity[f.Severity]++
+		n.locations += len(f.Locations)
 		if f.Severity >= c.fail {
 			res.failOnReached = true
 		}
+		if f.Severity < c.min {
+			n.belowMin++
+			continue
+		}
+		shown = append(shown, f)
 	}
-	if n := coll.Dropped(); n > 0 {
+	if d := coll.Dropped(); d > 0 {
 		st.AddSkip(crawler.SkipFindingsCap, 1, 0)
-		st.AddProblem(fmt.Sprintf("%d occurrences of tokens past the cap of %d unique tokens were not kept", n, report.DefaultMaxFindings))
+		st.AddProblem(fmt.Sprintf("%d occurrences of tokens past the cap of %d unique tokens were not kept", d, report.DefaultMaxFindings))
 	}
 	res.incomplete = res.incomplete || st.LostContent()
+	if sum.warnEmpty && st.Blobs == 0 && !st.LostContent() && !sum.nothing {
+		// Nothing there to scan (an empty directory, everything excluded):
+		// not an error, but never a silent clean run.
+		n.empty = true
+		res.incomplete = true
+	}
 	// The summary is printed whatever happens to the output below.
 	defer func() {
-		if !c.quiet {
-			c.summary(st, bySeverity, len(all), locations, unit)
-		} else {
+		switch {
+		case sum.nothing || c.quiet:
 			c.problems(st)
+		default:
+			c.summary(st, n, sum)
+		}
+		if n.empty {
+			fmt.Fprintf(c.stderr, "sasquatch: warning: nothing was scanned: no %s found (exit 3 with --strict)\n", sum.unit)
 		}
 	}()
 
 	w, done := c.out, c.outDone
-	sink, err := report.New(c.format, w, report.Options{Color: c.colour(w)})
+	sink, err := report.New(c.format, w, report.Options{Color: c.colour(w), Now: c.clock, Version: versionString(), AllLocations: c.allLocs})
 	if err != nil {
 		c.outAbort()
 		return err
 	}
-	for _, f := range all {
-		if f.Severity < c.min {
-			continue
-		}
+	for _, f := range shown {
 		if err := sink.Write(ctx, f); err != nil {
 			c.outAbort()
 			return fmt.Errorf("write findings: %w", err)
@@ -61,10 +101,7 @@ func (c *common) finish(ctx context.Context, coll *report.Collector, st *pipelin
 		c.outAbort()
 		return fmt.Errorf("write findings: %w", err)
 	}
-	if err := done(); err != nil {
-		return fmt.Errorf("write %s: %w", c.output, err)
-	}
-	return nil
+	return done()
 }
 
 // colour is true only when findings go to a terminal and NO_COLOR is unset.
@@ -77,21 +114,42 @@ func (c *common) colour(w io.Writer) bool {
 	return ok && isatty.IsTerminal(f.Fd())
 }
 
-func (c *common) summary(st *pipeline.Result, by map[detect.Severity]int, unique, locations int, unit string) {
+func (c *common) summary(st *pipeline.Result, n counts, sum summaryOf) {
 	elapsed := since(c.started)
 	var b strings.Builder
 	b.WriteString("scanned ")
-	if n := st.Repos; n > 0 {
-		fmt.Fprintf(&b, "%d %s, ", n, plural(n, "repository", "repositories"))
+	if r := st.Repos; r > 0 {
+		fmt.Fprintf(&b, "%d %s, ", r, plural(r, "repository", "repositories"))
 	}
-	fmt.Fprintf(&b, "%d %s, %s in %s", st.Blobs, unit, humanBytes(st.Bytes), elapsed)
+	fmt.Fprintf(&b, "%d %s, %s in %s", st.Blobs, sum.unit, humanBytes(st.Bytes), elapsed)
 	if s := elapsed.Seconds(); s > 0 {
 		fmt.Fprintf(&b, " (%s/s)", humanBytes(int64(float64(st.Bytes)/s)))
 	}
 	b.WriteString("\n")
+	by := n.bySeverity
 	fmt.Fprintf(&b, "findings: %d critical, %d high, %d medium, %d low, %d info (%d unique tokens, %d locations)\n",
-		by[detect.Critical], by[detect.High], by[detect.Medium], by[detect.Low], by[detect.Info], unique, locations)
-	fmt.Fprintf(&b, "rejected: %d placeholders or non-Azure signatures\n", st.Rejected)
+		by[detect.Critical], by[detect.High], by[detect.Medium], by[detect.Low], by[detect.Info], n.unique, n.locations)
+	if n.belowMin > 0 {
+		fmt.Fprintf(&b, "%d %s below %s not shown (--min-severity)\n", n.belowMin, plural(int64(n.belowMin), "finding", "findings"), c.min)
+	}
+	if n.known > 0 {
+		fmt.Fprintf(&b, "baseline: %d known %s not shown (--baseline)\n", n.known, plural(int64(n.known), "finding", "findings"))
+	}
+	if st.Ignored > 0 {
+		fmt.Fprintf(&b, "ignored: %d %s marked %s\n", st.Ignored, plural(st.Ignored, "occurrence", "occurrences"), ignoreMarker)
+	}
+	if sum.excluded > 0 {
+		unit := sum.exclUnit
+		if unit == "" {
+			unit = sum.unit
+		}
+		fmt.Fprintf(&b, "excluded: %d %s (--include/--exclude)\n", sum.excluded, unit)
+	}
+	fmt.Fprintf(&b, "rejected: %d placeholders or non-Azure signatures", st.Rejected)
+	if st.Rejected > 0 && !c.verbose {
+		b.WriteString(" (--verbose says where)")
+	}
+	b.WriteString("\n")
 	reasons := st.SkipReasons()
 	parts := make([]string, 0, len(reasons))
 	for _, r := range reasons {
@@ -112,7 +170,7 @@ func (c *common) summary(st *pipeline.Result, by map[detect.Severity]int, unique
 	// Problems are shown even when nothing was skipped (a provenance
 	// failure, an SSO-limited listing).
 	for _, p := range st.Problems {
-		fmt.Fprintf(&b, "  %s\n", p)
+		fmt.Fprintf(&b, "  %s\n", dedupPrefixes(p))
 	}
 	for _, line := range strings.SplitAfter(strings.TrimRight(b.String(), "\n"), "\n") {
 		fmt.Fprintf(c.stderr, "sasquatch: %s", line)
@@ -124,7 +182,7 @@ func (c *common) summary(st *pipeline.Result, by map[detect.Severity]int, unique
 // still say that a path was missing or a repository could not be read.
 func (c *common) problems(st *pipeline.Result) {
 	for _, p := range st.Problems {
-		fmt.Fprintf(c.stderr, "sasquatch: %s\n", p)
+		fmt.Fprintf(c.stderr, "sasquatch: %s\n", dedupPrefixes(p))
 	}
 }
 

@@ -8,19 +8,44 @@ import (
 )
 
 // sizeFlag is a byte count given as a number with an optional unit
-// (KiB, MiB, GiB, TiB, or KB/MB/GB as powers of 1000).
-type sizeFlag int64
+// (KiB, MiB, GiB, TiB, or KB/MB/GB as powers of 1000). It displays as
+// written ("256MiB"), in --help too.
+type sizeFlag struct {
+	n    int64
+	text string // as written; "" shows n in the largest exact binary unit
+}
 
-func (s *sizeFlag) String() string { return strconv.FormatInt(int64(*s), 10) }
-func (s *sizeFlag) Type() string   { return "SIZE" }
+func (s *sizeFlag) String() string {
+	if s.text != "" {
+		return s.text
+	}
+	return formatSize(s.n)
+}
+
+func (s *sizeFlag) Type() string { return "SIZE" }
 
 func (s *sizeFlag) Set(v string) error {
 	n, err := parseSize(v)
 	if err != nil {
 		return err
 	}
-	*s = sizeFlag(n)
+	s.n, s.text = n, strings.TrimSpace(v)
 	return nil
+}
+
+// formatSize writes n in the largest binary unit that divides it (64MiB,
+// 8GiB), else in bytes.
+func formatSize(n int64) string {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
+	for _, u := range units {
+		if n != 0 && n%u.mult == 0 {
+			return strconv.FormatInt(n/u.mult, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 func parseSize(v string) (int64, error) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -16,6 +18,9 @@ import (
 )
 
 type gitFlags struct {
+	include   []string // paths (git only; github's --include is repositories)
+	exclude   []string
+	filter    *pathFilter
 	maxBlob   sizeFlag
 	maxRepo   sizeFlag
 	timeout   time.Duration
@@ -27,8 +32,8 @@ type gitFlags struct {
 
 func (g *gitFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	g.maxBlob = 64 << 20
-	g.maxRepo = 8 << 30
+	g.maxBlob = sizeFlag{n: 64 << 20, text: "64MiB"}
+	g.maxRepo = sizeFlag{n: 8 << 30, text: "8GiB"}
 	f.Var(&g.maxBlob, "max-blob-size", "skip (and report) blobs larger than `SIZE`")
 	f.Var(&g.maxRepo, "max-repo-bytes", "stop scanning a repository after `SIZE` of blob content (reported as incomplete)")
 	f.DurationVar(&g.timeout, "timeout", time.Hour, "give up on a repository after `DURATION` (reported as incomplete)")
@@ -37,8 +42,8 @@ func (g *gitFlags) register(cmd *cobra.Command) {
 
 func (g *gitFlags) config(c *common) gitscan.Config {
 	return gitscan.Config{
-		MaxBlobSize:  int64(g.maxBlob),
-		MaxRepoBytes: int64(g.maxRepo),
+		MaxBlobSize:  g.maxBlob.n,
+		MaxRepoBytes: g.maxRepo.n,
 		Timeout:      g.timeout,
 		TempDir:      g.tempDir,
 		Keep:         g.keep,
@@ -63,12 +68,17 @@ present at the tip of the default branch.`),
   sasquatch git --format jsonl https://github.com/OWNER/NAME.git
   sasquatch git --save-tips tips.txt repo.git
   # later: only what is new since then (exit 1 above does not stop this line)
-  sasquatch git --since-tips tips.txt --save-tips tips.txt repo.git`,
+  sasquatch git --since-tips tips.txt --save-tips tips.txt repo.git
+  sasquatch git --exclude 'vendor/**' --exclude '*.min.js' .`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			streams(&c)
 			*strict = c.strict
 			if len(args) == 0 {
 				return usagef("git needs at least one repository PATH or clone URL")
+			}
+			var err error
+			if g.filter, err = newPathFilter(g.include, g.exclude); err != nil {
+				return err
 			}
 			if err := c.resolve(); err != nil {
 				return err
@@ -90,11 +100,19 @@ present at the tip of the default branch.`),
 	cmd.Flags().BoolVar(&g.keep, "keep", false, "keep the temporary bare clone of a URL and print where it is")
 	cmd.Flags().StringVar(&g.sinceTips, "since-tips", "", "scan only objects not reachable from the commits listed in `FILE` (one SHA per line, as written by --save-tips)")
 	cmd.Flags().StringVar(&g.saveTips, "save-tips", "", "write the scanned refs' tips to `FILE` for a later --since-tips run")
+	registerPathFlags(cmd, &g.include, &g.exclude)
 	return cmd
 }
 
 func runGit(ctx context.Context, c *common, g *gitFlags, cfg gitscan.Config, since tipSet, targets []string, res *outcome) error {
 	coll := c.collector()
+	var store pipeline.Store = coll
+	if g.filter.active() {
+		// A blob can sit at several paths, known only after provenance:
+		// filter occurrences, not blobs.
+		store = filterStore{Store: coll, f: g.filter}
+	}
+	prog := newBlobProgress(c, "blobs")
 	p := c.pipeline()
 	defer p.Close()
 	var total pipeline.Result
@@ -111,7 +129,7 @@ func runGit(ctx context.Context, c *common, g *gitFlags, cfg gitscan.Config, sin
 		rcfg := cfg
 		rcfg.Repo = name
 		rcfg.SinceTips = since.of(name)
-		r, err := scanRepo(ctx, c, p, coll, target, rcfg, g.keep)
+		r, err := scanRepo(ctx, c, p, store, prog, target, rcfg, g.keep)
 		total.Merge(r)
 		switch {
 		case err != nil && ctx.Err() != nil:
@@ -140,10 +158,17 @@ func runGit(ctx context.Context, c *common, g *gitFlags, cfg gitscan.Config, sin
 			fatal = fmt.Errorf("--save-tips: %w", err)
 		}
 	}
+	prog.finish()
 	if ctx.Err() != nil {
 		total.AddSkip(crawler.SkipInterrupted, 1, 0)
 	}
-	if err := c.finish(context.WithoutCancel(ctx), coll, &total, res, "blobs"); err != nil && fatal == nil {
+	sum := summaryOf{
+		unit: "blobs", excluded: g.filter.n.Load(), exclUnit: "occurrences",
+		nothing: total.Repos == 0 && fatal == nil,
+		// An incremental run with nothing new scans nothing, rightly.
+		warnEmpty: len(since) == 0,
+	}
+	if err := c.finishWith(context.WithoutCancel(ctx), coll, &total, res, sum); err != nil && fatal == nil {
 		fatal = err
 	}
 	if fatal == nil && total.Repos == 0 {
@@ -153,14 +178,19 @@ func runGit(ctx context.Context, c *common, g *gitFlags, cfg gitscan.Config, sin
 	return fatal
 }
 
-// scanRepo scans one repository's history into coll.
-func scanRepo(ctx context.Context, c *common, p *pipeline.Pipeline, coll *report.Collector, target string, cfg gitscan.Config, keep bool) (pipeline.Result, error) {
+// scanRepo scans one repository's history into store.
+func scanRepo(ctx context.Context, c *common, p *pipeline.Pipeline, store pipeline.Store, prog *blobProgress, target string, cfg gitscan.Config, keep bool) (pipeline.Result, error) {
+	if isLocalPath(target) {
+		if _, err := os.Stat(target); errors.Is(err, fs.ErrNotExist) {
+			return pipeline.Result{}, errors.New("not found")
+		}
+	}
 	repo, err := gitscan.Open(ctx, target, cfg)
 	if err != nil {
 		return pipeline.Result{}, err
 	}
 	defer repo.Close()
-	r, err := p.Scan(ctx, pipeline.Source{Source: repo, Name: cfg.Repo}, coll)
+	r, err := p.Scan(ctx, pipeline.Source{Source: repoSource{Repo: repo, tap: &tap{prog: prog}}, Name: cfg.Repo}, store)
 	r.Repos = 1
 	if keep {
 		if dir := repo.Dir(); dir != "" {
@@ -168,4 +198,16 @@ func scanRepo(ctx context.Context, c *common, p *pipeline.Pipeline, coll *report
 		}
 	}
 	return r, err
+}
+
+// isLocalPath reports whether a git target names a local path rather than a
+// clone URL ("https://…", "ssh://…", "git@host:path").
+func isLocalPath(target string) bool {
+	if strings.Contains(target, "://") {
+		return false
+	}
+	if i := strings.Index(target, ":"); i > 0 && !strings.ContainsAny(target[:i], `/\`) && len(target[:i]) > 1 {
+		return false // scp-like syntax, user@host:path (one letter: a Windows drive)
+	}
+	return true
 }

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/netip"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
@@ -35,6 +36,7 @@ type githubFlags struct {
 	cacheDir           string
 	sinceTips          string
 	saveTips           string
+	allowInsecureHTTP  bool
 }
 
 func newGitHubCmd(streams func(*common), res *outcome, strict *bool) *cobra.Command {
@@ -92,6 +94,7 @@ is sent only to the API host and its clone host, never in a URL.`),
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "keep bare clones in `DIR` and fetch into them on later runs")
 	fl.StringVar(&f.sinceTips, "since-tips", "", "scan only what is new since the tips in `FILE` (written by --save-tips); a repository whose refs all point at recorded tips is not fetched at all")
 	fl.StringVar(&f.saveTips, "save-tips", "", "write each fully scanned repository's tips, keyed by repository ID, to `FILE`")
+	fl.BoolVar(&f.allowInsecureHTTP, "allow-insecure-http", false, "allow sending the token to a plain http --api-url that is not a loopback address")
 	return cmd
 }
 
@@ -108,6 +111,8 @@ func runGitHub(ctx context.Context, c *common, g *gitFlags, f *githubFlags, res 
 	}
 	if token.IsZero() {
 		fmt.Fprintln(c.stderr, "sasquatch: warning: no GitHub token (GITHUB_TOKEN or --token-file): public repositories only, 60 API requests an hour")
+	} else if host, insecure := plainHTTPHost(f.apiURL); insecure && !f.allowInsecureHTTP {
+		return usagef("--api-url is plain http to %s: the GitHub token would cross the network unencrypted; use https, or --allow-insecure-http", host)
 	}
 	var since tipSet
 	if f.sinceTips != "" {
@@ -123,9 +128,9 @@ func runGitHub(ctx context.Context, c *common, g *gitFlags, f *githubFlags, res 
 		Include:         f.include,
 		Exclude:         f.exclude,
 		History:         f.history,
-		MaxRepoSize:     int64(f.maxRepoSize),
-		MaxRepoBytes:    int64(g.maxRepo),
-		MaxBlobSize:     int64(g.maxBlob),
+		MaxRepoSize:     f.maxRepoSize.n,
+		MaxRepoBytes:    g.maxRepo.n,
+		MaxBlobSize:     g.maxBlob.n,
 		RepoTimeout:     g.timeout,
 		CacheDir:        f.cacheDir,
 		TempDir:         g.tempDir,
@@ -299,9 +304,9 @@ type progress struct {
 
 func newProgress(c *common, total int, findings func() int) *progress {
 	p := &progress{c: c, total: total, findings: findings, last: time.Now()}
-	if f, ok := c.stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) && !c.quiet {
+	if c.progressOn() {
 		p.bar = progressbar.NewOptions(total,
-			progressbar.OptionSetWriter(c.stderr),
+			progressbar.OptionSetWriter(c.errw),
 			progressbar.OptionSetDescription("repositories"),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetElapsedTime(true),
@@ -332,4 +337,22 @@ func (p *progress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// plainHTTPHost returns the host of a plain http API URL that is not a
+// loopback address (localhost, 127.0.0.0/8, ::1): a token sent there
+// crosses a network in clear text.
+func plainHTTPHost(apiURL string) (string, bool) {
+	u, err := url.Parse(apiURL)
+	if err != nil || !strings.EqualFold(u.Scheme, "http") {
+		return "", false
+	}
+	h := u.Hostname()
+	if strings.EqualFold(h, "localhost") {
+		return h, false
+	}
+	if ip, err := netip.ParseAddr(h); err == nil && ip.Unmap().IsLoopback() {
+		return h, false
+	}
+	return h, true
 }

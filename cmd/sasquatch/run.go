@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,17 +57,23 @@ type common struct {
 	failOn      string
 	strict      bool
 	workers     int
-	verbose     bool
+	verbose     bool // the root's --verbose (-v), set by streams
+	logFormat   string
 	quiet       bool
+	baseline    string
+	allLocs     bool
+	progress    string
 
 	// resolved by resolve()
 	clock   time.Time
 	min     detect.Severity
 	fail    detect.Severity
+	known   map[string]bool // fingerprints of --baseline
 	logger  *slog.Logger
 	stdin   io.Reader
 	stdout  io.Writer
 	stderr  io.Writer
+	errw    io.Writer // stderr, writes serialized (log lines and progress)
 	started time.Time
 
 	// out is where findings go, opened by resolve before any scanning so
@@ -82,28 +91,43 @@ func (c *common) register(cmd *cobra.Command) {
 	f.BoolVar(&c.reveal, "reveal", false, "include the tokens themselves (token, url) in the output: handle the output as a secret")
 	f.StringVar(&c.now, "now", "", "evaluate expiry against this `RFC3339` time instead of the current time")
 	f.StringVar(&c.minSeverity, "min-severity", "info", "print only findings at or above `LEVEL` (info, low, medium, high, critical)")
-	f.StringVar(&c.failOn, "fail-on", "low", "exit 1 when a finding reaches `LEVEL`")
+	f.StringVar(&c.failOn, "fail-on", "low", "exit 1 when a finding reaches `LEVEL`; never (or none): report only, exit 0 whatever is found")
 	f.BoolVar(&c.strict, "strict", false, "exit 3 when anything could not be scanned (coverage incomplete)")
 	f.IntVar(&c.workers, "workers", 0, "detector goroutines (default: the number of CPUs)")
-	f.BoolVarP(&c.verbose, "verbose", "v", false, "log progress and every skip")
-	f.BoolVarP(&c.quiet, "quiet", "q", false, "no summary on standard error")
+	f.BoolVarP(&c.quiet, "quiet", "q", false, "no summary or progress on standard error (problems are still printed)")
+	f.StringVar(&c.baseline, "baseline", "", "hide (and count) the findings listed in `FILE`: the JSONL or JSON output of an earlier run, or fingerprints one a line")
+	f.BoolVar(&c.allLocs, "all-locations", false, "text format: list every location of a finding (default: the first 10)")
+	f.StringVar(&c.progress, "progress", "auto", "progress line on standard error: auto (only on a terminal, not with --quiet), always or never")
 }
 
 func (c *common) resolve() error {
 	c.started = time.Now()
 	switch c.format {
-	case "text", "jsonl", "json":
-	case "sarif", "markdown":
-		return usagef("--format %s is not available yet (text, jsonl, json)", c.format)
+	case "text", "jsonl", "json", "sarif", "markdown":
 	default:
-		return usagef("unknown --format %q (want text, jsonl or json)", c.format)
+		return usagef("unknown --format %q (want text, jsonl, json, sarif or markdown)", c.format)
 	}
 	var err error
 	if c.min, err = detect.ParseSeverity(c.minSeverity); err != nil {
 		return usagef("--min-severity: %v", err)
 	}
-	if c.fail, err = detect.ParseSeverity(c.failOn); err != nil {
-		return usagef("--fail-on: %v", err)
+	switch strings.ToLower(c.failOn) {
+	case "never", "none":
+		c.fail = failNever
+	default:
+		if c.fail, err = detect.ParseSeverity(c.failOn); err != nil {
+			return usagef("--fail-on: %v (or never)", err)
+		}
+	}
+	switch c.progress {
+	case "auto", "always", "never":
+	default:
+		return usagef("--progress %q: want auto, always or never", c.progress)
+	}
+	if c.baseline != "" {
+		if c.known, err = readBaseline(c.baseline); err != nil {
+			return usagef("--baseline: %v", err)
+		}
 	}
 	if c.now != "" {
 		if c.clock, err = time.Parse(time.RFC3339, c.now); err != nil {
@@ -113,21 +137,27 @@ func (c *common) resolve() error {
 	if c.workers < 0 {
 		return usagef("--workers must be positive")
 	}
+	c.errw = &lockedWriter{w: c.stderr}
+	if c.logger, err = newLogger(c.errw, c.verbose, c.logFormat); err != nil {
+		return err
+	}
+	// Not a usage error: the command line was right, the file system said no.
 	if c.out, c.outDone, c.outAbort, err = c.openOutput(); err != nil {
-		return usagef("%v", err)
+		return err
 	}
-	level := slog.LevelWarn
-	if c.verbose {
-		level = slog.LevelInfo
-	}
-	c.logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: scrubAttr}))
 	return nil
 }
 
+// failNever is the --fail-on level no finding reaches (never, none).
+const failNever = detect.Critical + 1
+
 // pipeline returns the detector pool of this run; close it when done.
 func (c *common) pipeline() *pipeline.Pipeline {
-	return pipeline.New(pipeline.Config{Workers: c.workers, Now: c.clock, Logger: c.logger})
+	return pipeline.New(pipeline.Config{Workers: c.workers, Now: c.clock, Logger: c.logger, IgnoreMarker: ignoreMarker})
 }
+
+// ignoreMarker on the line of an occurrence suppresses it (counted).
+const ignoreMarker = "sasquatch:ignore"
 
 // collector returns the in-memory findings store of a one-off run.
 func (c *common) collector() *report.Collector {
@@ -147,16 +177,37 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var ue *usageError
 	switch {
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "sasquatch: %s\nRun 'sasquatch --help' for usage.\n", report.Scrub(err.Error()))
+		fmt.Fprintf(stderr, "sasquatch: %s\nRun 'sasquatch --help' for usage.\n", message(err))
 		return exitError
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		fmt.Fprintln(stderr, "sasquatch: interrupted; the findings made so far were written")
 		return exitError
 	case err != nil:
-		fmt.Fprintf(stderr, "sasquatch: %s\n", report.Scrub(err.Error()))
+		fmt.Fprintf(stderr, "sasquatch: %s\n", message(err))
 		return exitError
 	}
 	return res.code(root.strict)
+}
+
+// message is err as one safe line: secrets masked, control characters
+// quoted, and a prefix repeated by nested wrapping ("github: github: ")
+// said once.
+func message(err error) string {
+	return report.SafeText(dedupPrefixes(report.Scrub(err.Error())))
+}
+
+// dedupPrefixes removes a ": "-separated segment that repeats the one
+// before it ("github: github: x" -> "github: x").
+func dedupPrefixes(s string) string {
+	parts := strings.Split(s, ": ")
+	out := parts[:1]
+	for _, p := range parts[1:] {
+		if p == out[len(out)-1] {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ": ")
 }
 
 func (o outcome) code(strict bool) int {
@@ -172,7 +223,9 @@ func (o outcome) code(strict bool) int {
 // rootCmd carries what run needs back from the executed subcommand.
 type rootCmd struct {
 	*cobra.Command
-	strict bool
+	strict    bool
+	verbose   bool
+	logFormat string
 }
 
 func newRoot(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, res *outcome) *rootCmd {
@@ -186,24 +239,29 @@ repositories and across GitHub organisations, classifies each one (critical,
 high, medium, low, info) and reports it without printing the secret.`),
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       version,
+		Version:       versionString(),
 	}}
+	r.SetVersionTemplate("sasquatch {{.Version}}\n")
 	r.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	pf := r.PersistentFlags()
+	pf.BoolVarP(&r.verbose, "verbose", "v", false, "log progress, every skip and where candidates were rejected (structured slog lines)")
+	pf.StringVar(&r.logFormat, "log-format", "text", "log lines as text or json (for machines; implies the log lines of --verbose)")
 	streams := func(c *common) {
 		c.stdin, c.stdout, c.stderr = stdin, stdout, stderr
+		c.verbose, c.logFormat = r.verbose, r.logFormat
 	}
 	r.AddCommand(newScanCmd(streams, res, &r.strict))
 	r.AddCommand(newGitCmd(streams, res, &r.strict))
 	r.AddCommand(newGitHubCmd(streams, res, &r.strict))
+	r.AddCommand(newVersionCmd(stdout))
 	return r
 }
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // openOutput returns where findings go: standard output, or a file written
 // through a temporary name and renamed at close so that a reader never sees a
-// half-written report.
+// half-written report. Errors name --output as given, never the temporary
+// file. The file is created 0600 when it holds revealed tokens, else 0666
+// less the umask.
 func (c *common) openOutput() (io.Writer, func() error, func(), error) {
 	nop := func() {}
 	if c.output == "" || c.output == "-" {
@@ -214,35 +272,65 @@ func (c *common) openOutput() (io.Writer, func() error, func(), error) {
 		// to it directly. Renaming over it would replace the device.
 		f, err := os.OpenFile(c.output, os.O_WRONLY, 0)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("--output: %w", err)
+			return nil, nil, nil, c.outputErr(err)
 		}
 		return f, f.Close, func() { f.Close() }, nil
 	}
-	f, err := os.CreateTemp(filepath.Dir(c.output), ".sasquatch-*.tmp")
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("--output %s: %w", c.output, err)
-	}
+	perm := os.FileMode(0o666)
 	if c.reveal {
-		// A revealed report holds live credentials.
-		_ = f.Chmod(0o600)
-	} else {
-		_ = f.Chmod(0o644)
+		perm = 0o600 // a revealed report holds live credentials
+	}
+	f, err := createTemp(filepath.Dir(c.output), perm)
+	if err != nil {
+		return nil, nil, nil, c.outputErr(err)
 	}
 	done := func() error {
 		if err := f.Sync(); err != nil {
 			f.Close()
 			os.Remove(f.Name())
-			return err
+			return c.outputErr(err)
 		}
 		if err := f.Close(); err != nil {
 			os.Remove(f.Name())
-			return err
+			return c.outputErr(err)
 		}
-		return os.Rename(f.Name(), c.output)
+		if err := os.Rename(f.Name(), c.output); err != nil {
+			os.Remove(f.Name())
+			return c.outputErr(err)
+		}
+		return nil
 	}
 	abort := func() {
 		f.Close()
 		os.Remove(f.Name())
 	}
 	return f, done, abort, nil
+}
+
+// outputErr says what went wrong with --output without the name of the
+// temporary file (an *os.PathError or *os.LinkError names it).
+func (c *common) outputErr(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		err = pe.Err
+	case errors.As(err, &le):
+		err = le.Err
+	}
+	return fmt.Errorf("--output %s: %w", c.output, err)
+}
+
+// createTemp creates a new file ".sasquatch-*.tmp" in dir with perm, which
+// the umask reduces (os.CreateTemp would always make it 0600).
+func createTemp(dir string, perm os.FileMode) (*os.File, error) {
+	for range 100 {
+		name := filepath.Join(dir, ".sasquatch-"+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+	return nil, errors.New("could not create a temporary file")
 }

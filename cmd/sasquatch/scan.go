@@ -13,12 +13,14 @@ import (
 
 func newScanCmd(streams func(*common), res *outcome, strict *bool) *cobra.Command {
 	var c common
-	maxFile := sizeFlag(256 << 20)
+	var include, exclude []string
+	maxFile := sizeFlag{n: 256 << 20, text: "256MiB"}
 	cmd := &cobra.Command{
 		Use:   "scan [flags] PATH...",
 		Short: "Scan files and directories ('-' reads standard input)",
 		Example: `  sasquatch scan .
   sasquatch scan --format jsonl --min-severity high ./src ./docs
+  sasquatch scan --exclude node_modules --exclude 'docs/**/*.md' .
   git show HEAD:config.json | sasquatch scan -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			streams(&c)
@@ -26,39 +28,57 @@ func newScanCmd(streams func(*common), res *outcome, strict *bool) *cobra.Comman
 			if len(args) == 0 {
 				return usagef("scan needs at least one PATH (or '-' for standard input)")
 			}
+			filter, err := newPathFilter(include, exclude)
+			if err != nil {
+				return err
+			}
 			if err := c.resolve(); err != nil {
 				return err
 			}
 			defer c.outAbort() // removes an uncommitted temporary --output file
-			return runScan(cmd.Context(), &c, args, int64(maxFile), res)
+			return runScan(cmd.Context(), &c, args, maxFile.n, filter, res)
 		},
 	}
 	c.register(cmd)
 	cmd.Flags().Var(&maxFile, "max-file-size", "skip (and report) files larger than `SIZE` (e.g. 256MiB, 2GiB)")
+	registerPathFlags(cmd, &include, &exclude)
 	return cmd
 }
 
-func runScan(ctx context.Context, c *common, paths []string, maxFile int64, res *outcome) error {
+// registerPathFlags adds --include and --exclude (scan and git).
+func registerPathFlags(cmd *cobra.Command, include, exclude *[]string) {
+	f := cmd.Flags()
+	f.StringArrayVar(include, "include", nil, "scan only paths matching `GLOB` (repeatable; '**' spans directories; a name without '/' matches at any depth)")
+	f.StringArrayVar(exclude, "exclude", nil, "leave out paths matching `GLOB` (repeatable; wins over --include; counted in the summary)")
+}
+
+func runScan(ctx context.Context, c *common, paths []string, maxFile int64, filter *pathFilter, res *outcome) error {
 	coll := c.collector()
-	src, err := crawler.NewDir(paths, crawler.DirConfig{MaxFileSize: maxFile, Stdin: c.stdin, PrefixRoot: len(paths) > 1})
+	prefixed := len(paths) > 1
+	dir, err := crawler.NewDir(paths, crawler.DirConfig{MaxFileSize: maxFile, Stdin: c.stdin, PrefixRoot: prefixed})
 	if err != nil {
 		return usagef("scan: %v", err)
 	}
+	prog := newBlobProgress(c, "files")
+	src := dirSource{Dir: dir, tap: &tap{filter: filter, rel: relTo(paths, prefixed), prog: prog}}
 	p := c.pipeline()
 	st, err := p.Scan(ctx, pipeline.Source{Source: src}, coll)
 	p.Close()
+	prog.finish()
 	if st.Interrupted {
 		st.AddSkip(crawler.SkipInterrupted, 1, 0)
 	}
+	nothing := st.Blobs == 0 && st.LostContent()
 	// Whatever happened, report what was found: an interrupted or failing
 	// run must not lose findings.
-	if ferr := c.finish(context.WithoutCancel(ctx), coll, &st, res, "files"); ferr != nil && err == nil {
+	ferr := c.finishWith(context.WithoutCancel(ctx), coll, &st, res, summaryOf{unit: "files", excluded: filter.n.Load(), nothing: nothing, warnEmpty: true})
+	if ferr != nil && err == nil {
 		err = ferr
 	}
 	if err != nil {
 		return fmt.Errorf("scan: %w", err)
 	}
-	if st.Blobs == 0 && st.LostContent() {
+	if nothing {
 		// Every path was missing or unreadable: a typo in a CI job must not pass.
 		return errors.New("nothing could be scanned")
 	}
