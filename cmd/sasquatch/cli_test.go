@@ -669,3 +669,15 @@ func TestBidiPathQuoted(t *testing.T) {
 		t.Errorf("bidi override printed raw:\n%s", out)
 	}
 }
+
+// Every format of report.Formats is available from the command line, with
+// --now as the Markdown clock.
+func TestAllFormatsCLI(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"sarif", "markdown"} {
+		out, stderr, code := runCLI(t, "", "scan", "--format", format, "--now", fixedNow, "--quiet", "../../fixtures/demo")
+		if code != exitFindings || !strings.Contains(out, "contosodemo01") {
+			t.Errorf("--format %s: exit %d, output %.200q; stderr:\n%s", format, code, out, stderr)
+		}
+	}
+}

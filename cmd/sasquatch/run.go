@@ -86,7 +86,7 @@ type common struct {
 
 func (c *common) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&c.format, "format", "text", "output format: text, jsonl, json")
+	f.StringVar(&c.format, "format", "text", "output format: text, jsonl, json, sarif, markdown")
 	f.StringVarP(&c.output, "output", "o", "", "write findings to `FILE` instead of standard output")
 	f.BoolVar(&c.reveal, "reveal", false, "include the tokens themselves (token, url) in the output: handle the output as a secret")
 	f.StringVar(&c.now, "now", "", "evaluate expiry against this `RFC3339` time instead of the current time")
@@ -245,7 +245,7 @@ high, medium, low, info) and reports it without printing the secret.`),
 	r.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	pf := r.PersistentFlags()
 	pf.BoolVarP(&r.verbose, "verbose", "v", false, "log progress, every skip and where candidates were rejected (structured slog lines)")
-	pf.StringVar(&r.logFormat, "log-format", "text", "log lines as text or json (for machines; implies the log lines of --verbose)")
+	pf.StringVar(&r.logFormat, "log-format", "text", "log lines as text or json (one JSON object a line, for machines; warnings only unless --verbose)")
 	streams := func(c *common) {
 		c.stdin, c.stdout, c.stderr = stdin, stdout, stderr
 		c.verbose, c.logFormat = r.verbose, r.logFormat
