@@ -1,0 +1,18 @@
+
+package store
+
+import (
+	"database/sql"
+	"testing"
+
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+)
+
+// riverPostgresDriver is River's database/sql driver for PostgreSQL, on the
+// store's pool. Built with -tags riverdatabasesql once the module is in
+// go.mod (then delete river_nopg_test.go and this build constraint).
+func riverPostgresDriver(t *testing.T, s *Store) riverdriver.Driver[*sql.Tx] {
+	t.Helper()
+	return riverdatabasesql.New(s.DB())
+}
