@@ -1,4 +1,3 @@
-
 package store
 
 import (
@@ -10,8 +9,7 @@ import (
 )
 
 // riverPostgresDriver is River's database/sql driver for PostgreSQL, on the
-// store's pool. Built with -tags riverdatabasesql once the module is in
-// go.mod (then delete river_nopg_test.go and this build constraint).
+// store's pool.
 func riverPostgresDriver(t *testing.T, s *Store) riverdriver.Driver[*sql.Tx] {
 	t.Helper()
 	return riverdatabasesql.New(s.DB())
