@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -79,17 +80,25 @@ func TestNewDirConfig(t *testing.T) {
 		want    DirConfig // checked when no error; Stdin ignored
 	}{
 		{name: "defaults", paths: []string{"."},
-			want: DirConfig{MaxFileSize: 256 << 20, ChunkSize: 8 << 20, ChunkOverlap: 64 << 10}},
+			want: DirConfig{MaxFileSize: 256 << 20, ChunkSize: 8 << 20, ChunkOverlap: 64 << 10, Readers: DefaultReaders()}},
 		{name: "small chunk halves the default overlap", paths: []string{"."}, cfg: DirConfig{ChunkSize: 100},
-			want: DirConfig{MaxFileSize: 256 << 20, ChunkSize: 100, ChunkOverlap: 50}},
+			want: DirConfig{MaxFileSize: 256 << 20, ChunkSize: 100, ChunkOverlap: 50, Readers: DefaultReaders()}},
 		{name: "explicit", paths: []string{"."}, cfg: DirConfig{MaxFileSize: 10, ChunkSize: 8, ChunkOverlap: 4, Exclude: []string{"*.log"}},
-			want: DirConfig{MaxFileSize: 10, ChunkSize: 8, ChunkOverlap: 4, Exclude: []string{"*.log"}}},
+			want: DirConfig{MaxFileSize: 10, ChunkSize: 8, ChunkOverlap: 4, Readers: DefaultReaders(), Exclude: []string{"*.log"}}},
 		{name: "no paths", wantErr: true},
 		{name: "negative max", paths: []string{"."}, cfg: DirConfig{MaxFileSize: -1}, wantErr: true},
 		{name: "negative chunk", paths: []string{"."}, cfg: DirConfig{ChunkSize: -1}, wantErr: true},
 		{name: "negative overlap", paths: []string{"."}, cfg: DirConfig{ChunkOverlap: -1}, wantErr: true},
 		{name: "overlap above half", paths: []string{"."}, cfg: DirConfig{ChunkSize: 100, ChunkOverlap: 51}, wantErr: true},
 		{name: "bad pattern", paths: []string{"."}, cfg: DirConfig{Exclude: []string{"a["}}, wantErr: true},
+		{name: "bad include pattern", paths: []string{"."}, cfg: DirConfig{Include: []string{"src/a["}}, wantErr: true},
+		{name: "empty pattern", paths: []string{"."}, cfg: DirConfig{Exclude: []string{""}}, wantErr: true},
+		{name: "dot-dot pattern", paths: []string{"."}, cfg: DirConfig{Include: []string{"../x"}}, wantErr: true},
+		{name: "negative readers", paths: []string{"."}, cfg: DirConfig{Readers: -1}, wantErr: true},
+		{name: "too many readers", paths: []string{"."}, cfg: DirConfig{Readers: MaxReaders + 1}, wantErr: true},
+		{name: "readers and patterns", paths: []string{"."}, cfg: DirConfig{Readers: 3, Include: []string{"**/*.go"}, Exclude: []string{"vendor/"}},
+			want: DirConfig{MaxFileSize: 256 << 20, ChunkSize: 8 << 20, ChunkOverlap: 64 << 10, Readers: 3,
+				Include: []string{"**/*.go"}, Exclude: []string{"vendor/"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -359,20 +368,10 @@ func TestDirLongLine(t *testing.T) {
 	}
 }
 
-// errReader returns data, then err.
-type errReader struct {
-	data []byte
-	err  error
-}
+// stuckReader returns 0, nil forever: a reader that makes no progress.
+type stuckReader struct{}
 
-func (r *errReader) Read(p []byte) (int, error) {
-	if len(r.data) == 0 {
-		return 0, r.err
-	}
-	n := copy(p, r.data)
-	r.data = r.data[n:]
-	return n, nil
-}
+func (stuckReader) Read([]byte) (int, error) { return 0, nil }
 
 func TestDirStdin(t *testing.T) {
 	t.Parallel()
@@ -396,7 +395,7 @@ func TestDirStdin(t *testing.T) {
 			}},
 		{name: "repeated dash read once", paths: []string{"-", "-"}, in: strings.NewReader("x"),
 			want: []item{{Path: StdinPath, Data: "x", Line: 1}}},
-		{name: "one byte at a time", paths: []string{"-"}, in: &oneByteReader{r: strings.NewReader("abcdefghij")}, cfg: DirConfig{ChunkSize: 8, ChunkOverlap: 4},
+		{name: "one byte at a time", paths: []string{"-"}, in: iotest.OneByteReader(strings.NewReader("abcdefghij")), cfg: DirConfig{ChunkSize: 8, ChunkOverlap: 4},
 			want: []item{
 				{Path: StdinPath, Data: "abcdefgh", Line: 1},
 				{Path: StdinPath, Data: "efghij", Offset: 4, Line: 1, Overlap: 4},
@@ -409,9 +408,9 @@ func TestDirStdin(t *testing.T) {
 			}},
 		{name: "exactly the size limit", paths: []string{"-"}, in: strings.NewReader("012345"), cfg: DirConfig{MaxFileSize: 6},
 			want: []item{{Path: StdinPath, Data: "012345", Line: 1}}},
-		{name: "read error after data", paths: []string{"-"}, in: &errReader{data: []byte("partial\n"), err: errBroken},
+		{name: "read error after data", paths: []string{"-"}, in: io.MultiReader(strings.NewReader("partial\n"), iotest.ErrReader(errBroken)),
 			want: []item{{Path: StdinPath, Data: "partial\n", Line: 1}, {Path: StdinPath, Reason: SkipUnreadable}}},
-		{name: "reader that makes no progress", paths: []string{"-"}, in: &errReader{err: nil},
+		{name: "reader that makes no progress", paths: []string{"-"}, in: stuckReader{},
 			want: []item{{Path: StdinPath, Reason: SkipUnreadable}}},
 	}
 	for _, tt := range tests {
@@ -425,15 +424,6 @@ func TestDirStdin(t *testing.T) {
 			}
 		})
 	}
-}
-
-type oneByteReader struct{ r io.Reader }
-
-func (o *oneByteReader) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	return o.r.Read(p[:1])
 }
 
 func TestDirCancel(t *testing.T) {
@@ -530,7 +520,7 @@ func TestDirStreamLargeSparse(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads 2 GiB; skipped with -short")
 	}
-	const size = 2 << 30
+	const size int64 = 2 << 30
 	root := t.TempDir()
 	p := writeFile(t, root, "huge.bin", "")
 	if err := os.Truncate(p, size); err != nil {
@@ -558,6 +548,7 @@ func TestDirStreamLargeSparse(t *testing.T) {
 		chunks++
 		runtime.ReadMemStats(&ms)
 		peak = max(peak, ms.HeapInuse)
+		b.Release()
 	}
 	if scanned != size {
 		t.Errorf("scanned %d bytes, want %d", scanned, size)
@@ -593,11 +584,12 @@ func BenchmarkDirWalk(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		n := 0
-		for _, err := range d.Blobs(b.Context()) {
+		for blob, err := range d.Blobs(b.Context()) {
 			if err != nil {
 				b.Fatal(err)
 			}
 			n++
+			blob.Release()
 		}
 		if n != 2000 {
 			b.Fatalf("got %d blobs, want 2000", n)

@@ -3,13 +3,17 @@
 package crawler
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -68,17 +72,7 @@ func TestDirTree(t *testing.T) {
 		{Path: "y", Reason: SkipSymlink},
 	}
 	without := func(paths ...string) []item {
-		var out []item
-		for _, it := range all {
-			drop := false
-			for _, p := range paths {
-				drop = drop || it.Path == p
-			}
-			if !drop {
-				out = append(out, it)
-			}
-		}
-		return out
+		return slices.DeleteFunc(slices.Clone(all), func(it item) bool { return slices.Contains(paths, it.Path) })
 	}
 	prefixed := func(prefix string) []item {
 		out := make([]item, len(all))
@@ -102,7 +96,7 @@ func TestDirTree(t *testing.T) {
 			want: []item{
 				{Path: root + "/b/utf8.txt", Data: "\xff\xfe\xfd bad \xc3\x28\n", Line: 1},
 				{Path: root + "/link.txt", Data: "alpha\n", Line: 1}, // a link argument is followed once
-				{Path: root + "/fifo", Reason: SkipSpecial},
+				{Path: root + "/fifo", Line: 1},                      // a FIFO argument is read like "-": no writer, empty
 				{Path: root + "/a.txt", Data: "alpha\n", Line: 1},
 			}},
 		{name: "a directory link argument is followed once (find -H)", paths: []string{root + "/dirlink"},
@@ -142,11 +136,11 @@ func TestDirUnreadable(t *testing.T) {
 	writeFile(t, root, "z.txt", "z\n")
 	denied := func(name string) error { return &fs.PathError{Op: "open", Path: name, Err: syscall.EACCES} }
 	d := mustDir(t, []string{root}, DirConfig{})
-	d.openFile = func(name string) (*os.File, error) {
+	d.openFile = func(name string, follow bool) (rfile, error) {
 		if filepath.Base(name) == "secret.txt" {
-			return nil, denied(name)
+			return rfile{}, denied(name)
 		}
-		return openRegular(name)
+		return openRegular(name, follow)
 	}
 	d.openDir = func(name string) (*os.File, error) {
 		if filepath.Base(name) == "locked" {
@@ -226,14 +220,14 @@ func TestDirReplacedAfterListing(t *testing.T) {
 	writeFile(t, root, "to-link", "")
 	writeFile(t, root, "ok.txt", "ok\n")
 	d := mustDir(t, []string{root}, DirConfig{})
-	d.openFile = func(name string) (*os.File, error) {
+	d.openFile = func(name string, follow bool) (rfile, error) {
 		switch filepath.Base(name) {
 		case "to-fifo":
-			return openRegular(fifo)
+			return openRegular(fifo, follow)
 		case "to-link":
-			return openRegular(link)
+			return openRegular(link, follow)
 		}
-		return openRegular(name)
+		return openRegular(name, follow)
 	}
 	got := collect(t, t.Context(), d)
 	want := []item{
@@ -298,5 +292,74 @@ func TestDirID(t *testing.T) {
 		t.Errorf("openDirectory followed a symbolic link")
 	} else if !strings.Contains(err.Error(), "link") {
 		t.Errorf("error %q does not name the path", err)
+	}
+}
+
+// TestDirPipeArgument: a pipe given by path (/dev/fd/N, /proc/self/fd/N,
+// as a shell's /dev/stdin is) is streamed like "-", up to MaxFileSize.
+func TestDirPipeArgument(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		prefix string // "/dev/fd/" or "/proc/self/fd/"
+		data   string
+		cfg    DirConfig
+		want   func(p string) []item
+	}{
+		{name: "dev fd", prefix: "/dev/fd/", data: "one\nsig=x\n",
+			want: func(p string) []item { return []item{{Path: p, Data: "one\nsig=x\n", Line: 1}} }},
+		{name: "proc self fd", prefix: "/proc/self/fd/", data: "alpha\n",
+			want: func(p string) []item { return []item{{Path: p, Data: "alpha\n", Line: 1}} }},
+		{name: "empty", prefix: "/dev/fd/", data: "",
+			want: func(p string) []item { return []item{{Path: p, Line: 1}} }},
+		{name: "over the size limit", prefix: "/dev/fd/", data: "0123456789", cfg: DirConfig{MaxFileSize: 6, ChunkSize: 4, ChunkOverlap: 2},
+			want: func(p string) []item {
+				return []item{
+					{Path: p, Data: "0123", Line: 1},
+					{Path: p, Data: "2345", Offset: 2, Line: 1, Overlap: 2},
+					{Path: p, Reason: SkipTooLarge},
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if _, err := os.Stat(tt.prefix); err != nil {
+				t.Skipf("%s: %v", tt.prefix, err)
+			}
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			go func() {
+				_, _ = w.WriteString(tt.data)
+				w.Close()
+			}()
+			p := fmt.Sprint(tt.prefix, r.Fd())
+			got := collect(t, t.Context(), mustDir(t, []string{p}, tt.cfg))
+			if diff := cmp.Diff(tt.want(p), got); diff != "" {
+				t.Errorf("mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDirPipeArgumentCancel: cancelling while the iterator waits on a pipe
+// whose writer sends nothing ends the iteration with ctx.Err().
+func TestDirPipeArgumentCancel(t *testing.T) {
+	t.Parallel()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close() // open and silent until the end
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	got := collect(t, ctx, mustDir(t, []string{fmt.Sprint("/dev/fd/", r.Fd())}, DirConfig{}))
+	want := []item{{Reason: SkipReason("error: " + context.Canceled.Error())}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}
 }
