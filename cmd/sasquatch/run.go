@@ -195,6 +195,10 @@ high, medium, low, info) and reports it without printing the secret.`),
 	r.AddCommand(newScanCmd(streams, res, &r.strict))
 	r.AddCommand(newGitCmd(streams, res, &r.strict))
 	r.AddCommand(newGitHubCmd(streams, res, &r.strict))
+	r.AddCommand(newSweepCmd(streams, res, &r.strict))
+	r.AddCommand(newWorkerCmd(streams, res, &r.strict))
+	r.AddCommand(newReportCmd(streams, res, &r.strict))
+	r.AddCommand(newTriageCmd(streams))
 	return r
 }
 
