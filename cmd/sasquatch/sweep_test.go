@@ -186,6 +186,9 @@ func runChild(t *testing.T, crashAfter int, killAfter time.Duration, args ...str
 // SIGKILL at each job boundary, and at random points, then run again,
 // ends with exactly the findings of an uninterrupted sweep, no duplicates.
 func TestSweepKillResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash tests run in the full test run, not under -short")
+	}
 	t.Parallel()
 	gh := sweepOrg(t, 4)
 	base := []string{"sweep", "--api-url", gh.APIURL(), "--org", "acme", "--format", "jsonl", "--now", fixedNow, "--poll", "50ms", "--quiet"}
