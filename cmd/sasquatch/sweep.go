@@ -28,7 +28,7 @@ var testHookAfterJob func(kind string)
 type storeFlags struct{ db string }
 
 func (s *storeFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&s.db, "db", "", "the store: an SQLite `FILE` (default in the user's state directory) or postgres://USER@HOST/DB")
+	cmd.Flags().StringVar(&s.db, "db", os.Getenv("SASQUATCH_DB"), "the store: an SQLite `FILE` or postgres://USER:PASSWORD@HOST/DB (default $SASQUATCH_DB, else a file in the user's state directory)")
 }
 
 // open opens (and migrates) the store.
