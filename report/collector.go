@@ -62,6 +62,7 @@ type Collector struct {
 type entry struct {
 	rep     detect.Match
 	maxSev  detect.Severity // the highest severity of any occurrence
+	live    string          // liveness, when a stored finding carried one
 	locs    []Location
 	seen    map[uint64]struct{}
 	dropped int
@@ -185,6 +186,7 @@ func (c *Collector) Findings() []Finding {
 		}
 		f := NewFinding(e.rep, c.reveal)
 		f.Severity = e.maxSev
+		f.Liveness = e.live
 		f.Locations = slices.Clone(e.locs)
 		if f.Locations == nil {
 			f.Locations = []Location{}
@@ -354,6 +356,7 @@ func (c *Collector) AddFindings(fs []Finding) {
 		if e == nil {
 			continue
 		}
+		e.live = f.Liveness
 		for _, l := range f.Locations {
 			key := c.occurrenceKey(l)
 			if _, dup := e.seen[key]; dup {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sasquatch-sec/sasquatch/internal/store"
 	"github.com/sasquatch-sec/sasquatch/pipeline"
+	"github.com/sasquatch-sec/sasquatch/verify"
 )
 
 func newReportCmd(streams func(*common), res *outcome, strict *bool) *cobra.Command {
@@ -57,6 +58,13 @@ func runReport(ctx context.Context, c *common, sf *storeFlags, all bool, res *ou
 	findings, err := st.Findings(ctx, filter)
 	if err != nil {
 		return err
+	}
+	for i := range findings {
+		// A liveness check recorded by verify or sweep --verify adjusts the
+		// severity the scan gave (sas-spec §7.5).
+		if l := findings[i].Liveness; l != "" {
+			applyLiveness(&findings[i], verify.Result{Liveness: verify.Liveness(l)})
+		}
 	}
 	var total pipeline.Result
 	if !all {

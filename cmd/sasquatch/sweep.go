@@ -53,6 +53,7 @@ func (s *storeFlags) open(ctx context.Context) (*store.Store, error) {
 
 // sweepFlags are sweep's and worker's own flags.
 type sweepFlags struct {
+	verify      verifyFlags
 	enqueueOnly bool
 	every       time.Duration
 	poll        time.Duration
@@ -100,6 +101,7 @@ sweep at that interval.`),
 	g.register(cmd)
 	registerGitHubFlags(cmd, &f)
 	sf.register(cmd)
+	w.verify.register(cmd)
 	cmd.Flags().BoolVar(&w.enqueueOnly, "enqueue-only", false, "queue the sweep for 'sasquatch worker' processes and exit")
 	cmd.Flags().DurationVar(&w.every, "every", 0, "keep running and start a sweep at this `INTERVAL` (e.g. 24h); one leader enqueues")
 	cmd.Flags().DurationVar(&w.poll, "poll", time.Second, "how often to look at the job queue")
@@ -195,11 +197,11 @@ func runSweep(ctx context.Context, c *common, g *gitFlags, f *githubFlags, sf *s
 		}
 		return fmt.Errorf("sweep: %w", waitErr)
 	}
-	return finishSweep(ctx, c, e, runID, res)
+	return finishSweep(ctx, c, e, w, runID, res)
 }
 
 // finishSweep prints the findings new in run runID and the run's summary.
-func finishSweep(ctx context.Context, c *common, e *sweepEnv, runID int64, res *outcome) error {
+func finishSweep(ctx context.Context, c *common, e *sweepEnv, w *sweepFlags, runID int64, res *outcome) error {
 	run, err := e.st.Run(ctx, runID)
 	if err != nil {
 		return err
@@ -232,6 +234,19 @@ func finishSweep(ctx context.Context, c *common, e *sweepEnv, runID int64, res *
 		if n := run.Counts["target-not-found"]; n > 0 {
 			return fmt.Errorf("sweep: target not found (check --org/--user and --api-url)")
 		}
+	}
+	if w.verify.enabled() {
+		counts, err := w.verify.check(ctx, c, findings)
+		if err != nil {
+			return err
+		}
+		at := c.nowFunc()()
+		for _, f := range findings {
+			if err := e.st.SetLiveness(ctx, f.Fingerprint, store.Liveness{Value: f.Liveness, CheckedAt: at}); err != nil {
+				return err
+			}
+		}
+		total.AddProblem(livenessLine(counts))
 	}
 	coll := storedFindings(findings, c.reveal)
 	if err := c.finish(context.WithoutCancel(ctx), coll, &total, res, "blobs"); err != nil {
