@@ -23,4 +23,6 @@ COPY --from=build /out/sasquatch /usr/local/bin/sasquatch
 USER sasquatch
 WORKDIR /home/sasquatch
 ENTRYPOINT ["/usr/local/bin/sasquatch"]
-CMD ["--help"]
+# The image is the worker of distributed sweeps (deploy/kubernetes); any other
+# command can be given instead, e.g. `docker run IMAGE scan /src`.
+CMD ["worker"]

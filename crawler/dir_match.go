@@ -114,3 +114,49 @@ func prefixMatch(pat, dir []string) bool {
 	}
 	return len(pat) > 0
 }
+
+// PathFilter decides whether a path is scanned, with the pattern syntax of
+// [DirConfig.Exclude] and [DirConfig.Include]. [Dir] applies it while it
+// walks; history scans, whose paths come from provenance, ask Keep.
+// The zero value keeps everything. It is safe for concurrent use.
+type PathFilter struct {
+	include, exclude []pattern
+}
+
+// NewPathFilter compiles include and exclude patterns.
+func NewPathFilter(include, exclude []string) (*PathFilter, error) {
+	inc, err := compilePatterns(include)
+	if err != nil {
+		return nil, fmt.Errorf("include %w", err)
+	}
+	exc, err := compilePatterns(exclude)
+	if err != nil {
+		return nil, fmt.Errorf("exclude %w", err)
+	}
+	return &PathFilter{include: inc, exclude: exc}, nil
+}
+
+// Active reports whether any pattern was given.
+func (f *PathFilter) Active() bool { return f != nil && len(f.include)+len(f.exclude) > 0 }
+
+// Keep reports whether the file at rel (slash-separated, relative to the
+// scanned root or repository) is scanned: a pattern that matches one of its
+// directories matches the file, and exclude wins over include.
+func (f *PathFilter) Keep(rel string) bool {
+	if !f.Active() {
+		return true
+	}
+	segs := strings.Split(strings.Trim(rel, "/"), "/")
+	matches := func(pats []pattern) bool {
+		for k := 1; k <= len(segs); k++ {
+			if matchAny(pats, segs[:k], k < len(segs)) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(f.include) > 0 && !matches(f.include) {
+		return false
+	}
+	return !matches(f.exclude)
+}

@@ -62,6 +62,7 @@ type Collector struct {
 type entry struct {
 	rep     detect.Match
 	maxSev  detect.Severity // the highest severity of any occurrence
+	live    string          // liveness, when a stored finding carried one
 	locs    []Location
 	seen    map[uint64]struct{}
 	dropped int
@@ -185,6 +186,7 @@ func (c *Collector) Findings() []Finding {
 		}
 		f := NewFinding(e.rep, c.reveal)
 		f.Severity = e.maxSev
+		f.Liveness = e.live
 		f.Locations = slices.Clone(e.locs)
 		if f.Locations == nil {
 			f.Locations = []Location{}
@@ -330,4 +332,39 @@ func LocationFor(b crawler.Blob, m detect.Match) (loc Location, ok bool) {
 		}
 	}
 	return loc, true
+}
+
+// AddFindings adds findings built elsewhere (read from a store) with their
+// locations, so they go through the same sinks and summary as a scan's.
+// It is safe for concurrent use.
+func (c *Collector) AddFindings(fs []Finding) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range fs {
+		m := detect.Match{Token: f.Credential, Severity: f.Severity, Expired: f.Expired, Reasons: f.Reasons, Fingerprint: f.Fingerprint}
+		// A stored finding is already merged: keep its fields as stored.
+		m.Token.Account, m.Token.Host, m.Token.Cloud, m.Token.Kind = f.Account, f.Host, f.Cloud, f.Kind
+		m.Token.Services, m.Token.ResourceTypes, m.Token.Resource = f.Services, f.ResourceTypes, f.Resource
+		m.Token.Permissions, m.Token.SP, m.Token.Redacted = f.Permissions, f.SP, f.Redacted
+		if f.Start != nil {
+			m.Token.Start = *f.Start
+		}
+		if f.Expiry != nil {
+			m.Token.Expiry = *f.Expiry
+		}
+		e := c.entry(m)
+		if e == nil {
+			continue
+		}
+		e.live = f.Liveness
+		for _, l := range f.Locations {
+			key := c.occurrenceKey(l)
+			if _, dup := e.seen[key]; dup {
+				continue
+			}
+			e.seen[key] = struct{}{}
+			e.locs = append(e.locs, l)
+		}
+		e.dropped += f.LocationsTruncated
+	}
 }

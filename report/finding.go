@@ -48,6 +48,9 @@ type Finding struct {
 	Reasons       []string        `json:"reasons"`
 	Redacted      string          `json:"redacted"`
 	Liveness      string          `json:"liveness,omitempty"`
+	// LivenessCode is Azure's error code behind Liveness (x-ms-error-code),
+	// when the answer had one.
+	LivenessCode string `json:"liveness_code,omitempty"`
 	// Remediation says how to revoke and contain this credential, specific
 	// to its kind: numbered steps, one a line ([Remediation]). Every sink
 	// fills it when it is empty.

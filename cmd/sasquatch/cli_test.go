@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/sasquatch-sec/sasquatch/fixtures/fakegh"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,7 +11,6 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/sasquatch-sec/sasquatch/fixtures/history"
@@ -507,13 +507,15 @@ func TestIncludeExclude(t *testing.T) {
 	for _, tc := range []struct {
 		args     []string
 		accounts string
-		excluded string
+		excluded string // git: occurrences left out
+		paths    string // scan: paths left out, an excluded directory counting once
 	}{
-		{nil, "01 02 03 04 05", ""},
-		{[]string{"--exclude", "vendor", "--exclude", "node_modules"}, "01 03", "3"},
-		{[]string{"--include", "docs/**/*.md"}, "03", "4"},
-		{[]string{"--include", "src/", "--exclude", "node_modules/"}, "01", "4"},
-		{[]string{"--include", "*.js", "--exclude", "/vendor"}, "04 05", "3"},
+		{nil, "01 02 03 04 05", "", ""},
+		{[]string{"--exclude", "vendor", "--exclude", "node_modules"}, "01 03", "3", "3"},
+		// src/, vendor/ and node_modules/ cannot hold a match: not walked.
+		{[]string{"--include", "docs/**/*.md"}, "03", "4", "3"},
+		{[]string{"--include", "src/", "--exclude", "node_modules/"}, "01", "4", "4"},
+		{[]string{"--include", "*.js", "--exclude", "/vendor"}, "04 05", "3", "3"},
 	} {
 		for _, cmd := range []string{"scan", "git"} {
 			args := append([]string{cmd, "--format", "jsonl", "--now", fixedNow}, tc.args...)
@@ -529,9 +531,12 @@ func TestIncludeExclude(t *testing.T) {
 			if g := strings.Join(sortedCopy(got), " "); g != tc.accounts {
 				t.Errorf("%s %v: accounts %q, want %q", cmd, tc.args, g, tc.accounts)
 			}
-			unit := map[string]string{"scan": "files", "git": "occurrences"}[cmd]
-			if tc.excluded != "" && !strings.Contains(stderr, "sasquatch: excluded: "+tc.excluded+" "+unit+" (--include/--exclude)\n") {
-				t.Errorf("%s %v: no excluded count of %s %s:\n%s", cmd, tc.args, tc.excluded, unit, stderr)
+			unit, want := "occurrences", tc.excluded
+			if cmd == "scan" {
+				unit, want = "paths", tc.paths
+			}
+			if want != "" && !strings.Contains(stderr, "sasquatch: excluded: "+want+" "+unit+" (--include/--exclude)\n") {
+				t.Errorf("%s %v: no excluded count of %s %s:\n%s", cmd, tc.args, want, unit, stderr)
 			}
 		}
 	}
@@ -571,21 +576,14 @@ func TestInsecureHTTPAndAPICalls(t *testing.T) {
 		t.Error("https refused")
 	}
 
-	gh := newFakeGHE(t)
-	gh.addRepo(t, 7, "tools", map[string]string{"a.txt": "hello\n"})
-	var calls atomic.Int64
-	inner := gh.srv.Config.Handler
-	gh.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			calls.Add(1)
-		}
-		inner.ServeHTTP(w, r)
-	})
-	_, stderr, code = runCLI(t, "", "github", "--api-url", gh.apiURL(), "--token-file", tokenFile, "--org", "acme")
+	gh := fakegh.New(t)
+	gh.AddRepo(t, 7, "acme", "tools", map[string]string{"a.txt": "hello\n"})
+	_, stderr, code = runCLI(t, "", "github", "--api-url", gh.APIURL(), "--token-file", tokenFile, "--org", "acme")
 	if code != exitClean {
 		t.Fatalf("loopback http with a token: exit %d:\n%s", code, stderr)
 	}
-	if want := fmt.Sprintf("sasquatch: github: %d API calls,", calls.Load()); calls.Load() == 0 || !strings.Contains(stderr, want) {
+	calls := gh.APICalls()
+	if want := fmt.Sprintf("sasquatch: github: %d API calls,", calls); calls == 0 || !strings.Contains(stderr, want) {
 		t.Errorf("want %q in:\n%s", want, stderr)
 	}
 }

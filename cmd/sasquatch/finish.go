@@ -42,6 +42,16 @@ type counts struct {
 
 func (c *common) finishWith(ctx context.Context, coll *report.Collector, st *pipeline.Result, res *outcome, sum summaryOf) error {
 	all := coll.Findings()
+	if c.verify.enabled() && !st.Interrupted {
+		// Liveness first: it can change a finding's severity, and so what
+		// is shown and the exit code.
+		lc, err := c.verify.check(ctx, c, all)
+		if err != nil {
+			c.outAbort()
+			return err
+		}
+		c.liveness = livenessLine(lc)
+	}
 	n := counts{bySeverity: map[detect.Severity]int{}}
 	shown := make([]report.Finding, 0, len(all))
 	for _, f := range all {
@@ -129,6 +139,9 @@ func (c *common) summary(st *pipeline.Result, n counts, sum summaryOf) {
 	by := n.bySeverity
 	fmt.Fprintf(&b, "findings: %d critical, %d high, %d medium, %d low, %d info (%d unique tokens, %d locations)\n",
 		by[detect.Critical], by[detect.High], by[detect.Medium], by[detect.Low], by[detect.Info], n.unique, n.locations)
+	if c.liveness != "" {
+		b.WriteString(c.liveness + "\n")
+	}
 	if n.belowMin > 0 {
 		fmt.Fprintf(&b, "%d %s below %s not shown (--min-severity)\n", n.belowMin, plural(int64(n.belowMin), "finding", "findings"), c.min)
 	}

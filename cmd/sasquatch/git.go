@@ -96,6 +96,7 @@ present at the tip of the default branch.`),
 		},
 	}
 	c.register(cmd)
+	c.verify.register(cmd)
 	g.register(cmd)
 	cmd.Flags().BoolVar(&g.keep, "keep", false, "keep the temporary bare clone of a URL and print where it is")
 	cmd.Flags().StringVar(&g.sinceTips, "since-tips", "", "scan only objects not reachable from the commits listed in `FILE` (one SHA per line, as written by --save-tips)")

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"net/netip"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,24 +76,13 @@ is sent only to the API host and its clone host, never in a URL.`),
 		},
 	}
 	c.register(cmd)
+	c.verify.register(cmd)
 	g.register(cmd)
+	registerGitHubFlags(cmd, &f)
 	fl := cmd.Flags()
-	fl.StringArrayVar(&f.orgs, "org", nil, "scan every repository of organisation `O` (repeatable)")
-	fl.StringArrayVar(&f.users, "user", nil, "scan every repository owned by user `U` (repeatable)")
-	fl.StringArrayVar(&f.repos, "repo", nil, "scan repository `OWNER/NAME` (repeatable)")
-	fl.StringVar(&f.apiURL, "api-url", github.DefaultAPIURL, "the REST API root (GitHub Enterprise: https://HOST/api/v3/)")
-	fl.StringVar(&f.tokenFile, "token-file", "", "read the GitHub token from `FILE` instead of GITHUB_TOKEN")
-	fl.BoolVar(&f.includeForks, "include-forks", false, "also scan forks (skipped by default)")
-	fl.BoolVar(&f.excludeArchived, "exclude-archived", false, "skip archived repositories (scanned by default)")
-	fl.StringArrayVar(&f.include, "include", nil, "scan only repositories whose NAME or OWNER/NAME matches `GLOB` (repeatable)")
-	fl.StringArrayVar(&f.exclude, "exclude", nil, "skip repositories whose NAME or OWNER/NAME matches `GLOB` (repeatable)")
-	fl.IntVar(&f.concurrency, "concurrency", 4, "repositories cloned and scanned at once; all share the --workers detector goroutines")
 	fl.StringVar(&f.history, "history", "full", "full: clone and scan all history; none: stream the default branch's tarball")
-	fl.Var(&f.maxRepoSize, "max-repo-size", "skip (and report) repositories whose API size is over `SIZE` (0: no limit)")
-	fl.StringVar(&f.cacheDir, "cache-dir", "", "keep bare clones in `DIR` and fetch into them on later runs")
 	fl.StringVar(&f.sinceTips, "since-tips", "", "scan only what is new since the tips in `FILE` (written by --save-tips); a repository whose refs all point at recorded tips is not fetched at all")
 	fl.StringVar(&f.saveTips, "save-tips", "", "write each fully scanned repository's tips, keyed by repository ID, to `FILE`")
-	fl.BoolVar(&f.allowInsecureHTTP, "allow-insecure-http", false, "allow sending the token to a plain http --api-url that is not a loopback address")
 	return cmd
 }
 
@@ -102,42 +90,16 @@ func runGitHub(ctx context.Context, c *common, g *gitFlags, f *githubFlags, res 
 	if f.history != github.HistoryFull && f.history != github.HistoryNone {
 		return usagef("--history %q: want full or none", f.history)
 	}
-	if f.concurrency < 1 || f.concurrency > maxConcurrency {
-		return usagef("--concurrency must be between 1 and %d", maxConcurrency)
-	}
-	token, err := github.LoadToken(f.tokenFile, os.Getenv)
-	if err != nil {
-		return usagef("%v", err)
-	}
-	if token.IsZero() {
-		fmt.Fprintln(c.stderr, "sasquatch: warning: no GitHub token (GITHUB_TOKEN or --token-file): public repositories only, 60 API requests an hour")
-	} else if host, insecure := plainHTTPHost(f.apiURL); insecure && !f.allowInsecureHTTP {
-		return usagef("--api-url is plain http to %s: the GitHub token would cross the network unencrypted; use https, or --allow-insecure-http", host)
-	}
 	var since tipSet
 	if f.sinceTips != "" {
+		var err error
 		if since, err = readTips(f.sinceTips); err != nil {
 			return usagef("--since-tips: %v", err)
 		}
 	}
-	client, err := github.New(github.Config{
-		APIURL:          f.apiURL,
-		Token:           token,
-		IncludeForks:    f.includeForks,
-		ExcludeArchived: f.excludeArchived,
-		Include:         f.include,
-		Exclude:         f.exclude,
-		History:         f.history,
-		MaxRepoSize:     f.maxRepoSize.n,
-		MaxRepoBytes:    g.maxRepo.n,
-		MaxBlobSize:     g.maxBlob.n,
-		RepoTimeout:     g.timeout,
-		CacheDir:        f.cacheDir,
-		TempDir:         g.tempDir,
-		Logger:          c.logger,
-	})
+	client, err := newGitHubClient(c, g, f)
 	if err != nil {
-		return usagef("%v", err)
+		return err
 	}
 	coll := c.collector()
 	var total pipeline.Result

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"iter"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -28,99 +26,25 @@ import (
 // directories only ("testdata/"). With --include, only matching paths are
 // scanned; --exclude wins over --include. The zero value keeps everything.
 type pathFilter struct {
-	include, exclude [][]string // parsed patterns
-	dirOnlyInc       []bool
-	dirOnlyExc       []bool
+	*crawler.PathFilter
+	include, exclude []string     // as given, for crawler.DirConfig
 	n                atomic.Int64 // paths (scan) or occurrences (git) left out
 }
 
 func newPathFilter(include, exclude []string) (*pathFilter, error) {
-	f := &pathFilter{}
-	for _, p := range include {
-		segs, dirOnly, err := parseGlob(p)
-		if err != nil {
-			return nil, usagef("--include %q: %v", p, err)
-		}
-		f.include, f.dirOnlyInc = append(f.include, segs), append(f.dirOnlyInc, dirOnly)
+	pf, err := crawler.NewPathFilter(include, exclude)
+	if err != nil {
+		return nil, usagef("--%v", err)
 	}
-	for _, p := range exclude {
-		segs, dirOnly, err := parseGlob(p)
-		if err != nil {
-			return nil, usagef("--exclude %q: %v", p, err)
-		}
-		f.exclude, f.dirOnlyExc = append(f.exclude, segs), append(f.dirOnlyExc, dirOnly)
-	}
-	return f, nil
-}
-
-func parseGlob(p string) (segs []string, dirOnly bool, err error) {
-	if strings.TrimSpace(p) == "" {
-		return nil, false, fmt.Errorf("empty pattern")
-	}
-	dirOnly = strings.HasSuffix(p, "/")
-	t := strings.Trim(p, "/")
-	anchored := strings.Contains(t, "/") || strings.HasPrefix(p, "/")
-	segs = strings.Split(t, "/")
-	for _, s := range segs {
-		if _, err := path.Match(s, ""); err != nil {
-			return nil, false, err
-		}
-	}
-	if !anchored {
-		segs = append([]string{"**"}, segs...)
-	}
-	return segs, dirOnly, nil
+	return &pathFilter{PathFilter: pf, include: include, exclude: exclude}, nil
 }
 
 // active reports whether any pattern was given.
-func (f *pathFilter) active() bool { return len(f.include)+len(f.exclude) > 0 }
+func (f *pathFilter) active() bool { return f.PathFilter.Active() }
 
 // keep reports whether rel (slash-separated, relative to the scanned root)
 // is to be scanned.
-func (f *pathFilter) keep(rel string) bool {
-	elems := strings.Split(strings.Trim(rel, "/"), "/")
-	if len(f.include) > 0 && !anyMatch(f.include, f.dirOnlyInc, elems) {
-		return false
-	}
-	return !anyMatch(f.exclude, f.dirOnlyExc, elems)
-}
-
-// anyMatch reports whether one of pats matches elems or one of its
-// ancestor directories.
-func anyMatch(pats [][]string, dirOnly []bool, elems []string) bool {
-	for i, p := range pats {
-		for k := 1; k <= len(elems); k++ {
-			if k == len(elems) && dirOnly[i] {
-				break // the entry itself is a file
-			}
-			if matchSegs(p, elems[:k]) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func matchSegs(pat, name []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			for i := 0; i <= len(name); i++ {
-				if matchSegs(pat[1:], name[i:]) {
-					return true
-				}
-			}
-			return false
-		}
-		if len(name) == 0 {
-			return false
-		}
-		if ok, _ := path.Match(pat[0], name[0]); !ok {
-			return false
-		}
-		pat, name = pat[1:], name[1:]
-	}
-	return len(name) == 0
-}
+func (f *pathFilter) keep(rel string) bool { return f.PathFilter.Keep(rel) }
 
 // tap sees every blob a source yields, in the pipeline's feeding goroutine
 // (one at a time): it drives the progress line and, for directory scans,

@@ -1,22 +1,17 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"net/http"
-	"net/http/cgi"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/sasquatch-sec/sasquatch/fixtures/fakegh"
 	"github.com/sasquatch-sec/sasquatch/fixtures/history"
 )
 
@@ -80,9 +75,9 @@ func TestSkipCountedOnce(t *testing.T) {
 	})
 	t.Run("github", func(t *testing.T) {
 		t.Parallel()
-		gh := newFakeGHE(t)
-		gh.addRepo(t, 7, "big", map[string]string{"big.bin": big, "small.txt": "hello\n"})
-		_, stderr, code := runCLI(t, "", "github", "--api-url", gh.apiURL(), "--org", "acme", "--max-blob-size", "1000")
+		gh := fakegh.New(t)
+		gh.AddRepo(t, 7, "acme", "big", map[string]string{"big.bin": big, "small.txt": "hello\n"})
+		_, stderr, code := runCLI(t, "", "github", "--api-url", gh.APIURL(), "--org", "acme", "--max-blob-size", "1000")
 		if code != exitClean {
 			t.Fatalf("exit %d:\n%s", code, stderr)
 		}
@@ -153,114 +148,24 @@ func TestBareAndURLAreOneFinding(t *testing.T) {
 	}
 }
 
-// fakeGHE is a GitHub Enterprise on loopback: the REST listing of org
-// "acme" and real repositories served by `git http-backend`, counting the
-// pack downloads (POST git-upload-pack) per repository.
-type fakeGHE struct {
-	srv   *httptest.Server
-	root  string
-	mu    sync.Mutex
-	repos []map[string]any
-	packs map[string]int
-	work  map[string]*history.Builder
-}
-
-func newFakeGHE(t *testing.T) *fakeGHE {
-	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Fatal("git is required for this test (the CI installs it)")
-	}
-	f := &fakeGHE{root: t.TempDir(), packs: map[string]int{}, work: map[string]*history.Builder{}}
-	backend := &cgi.Handler{
-		Path: mustGit(t), Args: []string{"http-backend"},
-		Env: []string{"GIT_PROJECT_ROOT=" + f.root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "HOME=" + t.TempDir()},
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/api/v3/orgs/acme/repos", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(f.repos)
-	})
-	mux.Handle("/git/", http.StripPrefix("/git", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/git-upload-pack") {
-			f.mu.Lock()
-			f.packs[strings.TrimSuffix(r.URL.Path, "/git-upload-pack")]++
-			f.mu.Unlock()
-		}
-		backend.ServeHTTP(w, r)
-	})))
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeGHE) apiURL() string { return f.srv.URL + "/api/v3/" }
-
-// addRepo creates acme/NAME with one commit holding files.
-func (f *fakeGHE) addRepo(t *testing.T, id int, name string, files map[string]string) {
-	t.Helper()
-	work := filepath.Join(t.TempDir(), name)
-	b := history.New(t, work, false)
-	for p, c := range files {
-		b.Write(p, c)
-	}
-	b.Commit("init " + name)
-	bare := filepath.Join(f.root, "acme", name+".git")
-	if out, err := exec.Command("git", "clone", "--quiet", "--bare", work, bare).CombinedOutput(); err != nil {
-		t.Fatalf("git clone --bare: %v\n%s", err, out)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.work[name] = b
-	f.repos = append(f.repos, map[string]any{
-		"id": id, "name": name, "full_name": "acme/" + name, "owner": map[string]any{"login": "acme"},
-		"html_url": f.srv.URL + "/acme/" + name, "clone_url": f.srv.URL + "/git/acme/" + name + ".git",
-		"default_branch": "main", "private": true, "visibility": "private", "size": 1,
-	})
-}
-
-// commit adds a commit to acme/NAME and pushes it to the served repository.
-func (f *fakeGHE) commit(t *testing.T, name, path, content string) {
-	t.Helper()
-	b := f.work[name]
-	b.Write(path, content)
-	b.Commit("change " + path)
-	bare := filepath.Join(f.root, "acme", name+".git")
-	if out, err := exec.Command("git", "-C", b.GitDir(), "push", "--quiet", bare, "HEAD:refs/heads/main").CombinedOutput(); err != nil {
-		t.Fatalf("git push: %v\n%s", err, out)
-	}
-}
-
-func (f *fakeGHE) packCounts() map[string]int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := map[string]int{}
-	for k, v := range f.packs {
-		out[k] = v
-	}
-	clear(f.packs)
-	return out
-}
-
 // TestGitHubIncremental is issue 7 "must be true" 5: with --cache-dir and
 // tips saved, a second run with nothing new downloads no pack and scans no
 // blob; after one new commit in one repository, only that repository is
 // fetched and only its new objects are scanned.
 func TestGitHubIncremental(t *testing.T) {
 	t.Parallel()
-	gh := newFakeGHE(t)
-	gh.addRepo(t, 11, "web", map[string]string{"deploy.sh": "azcopy copy \"" + sasURL("contosoinc01", "SYNTHETIC-CLI-INCR-SIG-000000001") + "\" .\n", "README.md": "# web\n"})
-	gh.addRepo(t, 12, "api", map[string]string{"main.go": "package main\n"})
-	gh.addRepo(t, 13, "docs", map[string]string{"index.md": "# docs\n"})
+	gh := fakegh.New(t)
+	gh.AddRepo(t, 11, "acme", "web", map[string]string{"deploy.sh": "azcopy copy \"" + sasURL("contosoinc01", "SYNTHETIC-CLI-INCR-SIG-000000001") + "\" .\n", "README.md": "# web\n"})
+	gh.AddRepo(t, 12, "acme", "api", map[string]string{"main.go": "package main\n"})
+	gh.AddRepo(t, 13, "acme", "docs", map[string]string{"index.md": "# docs\n"})
 	cache, tips := t.TempDir(), filepath.Join(t.TempDir(), "tips.txt")
-	args := []string{"github", "--api-url", gh.apiURL(), "--org", "acme", "--format", "jsonl", "--now", fixedNow, "--cache-dir", cache}
+	args := []string{"github", "--api-url", gh.APIURL(), "--org", "acme", "--format", "jsonl", "--now", fixedNow, "--cache-dir", cache}
 
 	out, stderr, code := runCLI(t, "", append(args, "--save-tips", tips)...)
 	if code != exitFindings || len(readJSONL(t, out)) != 1 {
 		t.Fatalf("first run: exit %d, out %s\n%s", code, out, stderr)
 	}
-	if got := gh.packCounts(); len(got) != 3 {
+	if got := gh.Packs(); len(got) != 3 {
 		t.Fatalf("first run fetched %v, want the 3 repositories", got)
 	}
 	saved, _ := os.ReadFile(tips)
@@ -275,7 +180,7 @@ func TestGitHubIncremental(t *testing.T) {
 	if code != exitClean || strings.TrimSpace(out) != "" {
 		t.Fatalf("second run: exit %d, out %q\n%s", code, out, stderr)
 	}
-	if got := gh.packCounts(); len(got) != 0 {
+	if got := gh.Packs(); len(got) != 0 {
 		t.Errorf("second run downloaded packs %v, want none", got)
 	}
 	if n := scannedCount(t, stderr, "blobs"); n != 0 {
@@ -284,13 +189,13 @@ func TestGitHubIncremental(t *testing.T) {
 
 	// One new commit in one repository: only it is fetched, only its new
 	// objects (a blob, its tree, the commit message) are scanned.
-	gh.commit(t, "api", "conf/storage.txt", sasURL("contosoinc02", "SYNTHETIC-CLI-INCR-SIG-000000002")+"\n")
+	gh.Commit(t, "acme/api", "conf/storage.txt", sasURL("contosoinc02", "SYNTHETIC-CLI-INCR-SIG-000000002")+"\n")
 	out, stderr, code = runCLI(t, "", append(args, "--since-tips", tips, "--save-tips", tips)...)
 	fs := readJSONL(t, out)
 	if code != exitFindings || len(fs) != 1 || fs[0].Account != "contosoinc02" {
 		t.Fatalf("third run: exit %d, findings %+v\n%s", code, fs, stderr)
 	}
-	if got := gh.packCounts(); len(got) != 1 || got["/acme/api.git"] != 1 {
+	if got := gh.Packs(); len(got) != 1 || got["/acme/api.git"] != 1 {
 		t.Errorf("third run downloaded packs %v, want one for acme/api only", got)
 	}
 	if n := scannedCount(t, stderr, "blobs"); n != 2 {

@@ -49,6 +49,8 @@ type outcome struct {
 
 // common holds the flags every scanning command shares (design.md "common flags").
 type common struct {
+	verify      verifyFlags // --verify, --verify-endpoint (scan, git, github, sweep)
+	liveness    string      // the summary's liveness line, when tokens were checked
 	format      string
 	output      string
 	reveal      bool
@@ -253,6 +255,11 @@ high, medium, low, info) and reports it without printing the secret.`),
 	r.AddCommand(newScanCmd(streams, res, &r.strict))
 	r.AddCommand(newGitCmd(streams, res, &r.strict))
 	r.AddCommand(newGitHubCmd(streams, res, &r.strict))
+	r.AddCommand(newSweepCmd(streams, res, &r.strict))
+	r.AddCommand(newWorkerCmd(streams, res, &r.strict))
+	r.AddCommand(newReportCmd(streams, res, &r.strict))
+	r.AddCommand(newTriageCmd(streams))
+	r.AddCommand(newVerifyCmd(streams, res, &r.strict))
 	r.AddCommand(newVersionCmd(stdout))
 	return r
 }

@@ -40,6 +40,7 @@ func newScanCmd(streams func(*common), res *outcome, strict *bool) *cobra.Comman
 		},
 	}
 	c.register(cmd)
+	c.verify.register(cmd)
 	cmd.Flags().Var(&maxFile, "max-file-size", "skip (and report) files larger than `SIZE` (e.g. 256MiB, 2GiB)")
 	registerPathFlags(cmd, &include, &exclude)
 	return cmd
@@ -55,12 +56,15 @@ func registerPathFlags(cmd *cobra.Command, include, exclude *[]string) {
 func runScan(ctx context.Context, c *common, paths []string, maxFile int64, filter *pathFilter, res *outcome) error {
 	coll := c.collector()
 	prefixed := len(paths) > 1
-	dir, err := crawler.NewDir(paths, crawler.DirConfig{MaxFileSize: maxFile, Stdin: c.stdin, PrefixRoot: prefixed})
+	// The directory source applies --include/--exclude while it walks, so
+	// an excluded directory is never read.
+	dir, err := crawler.NewDir(paths, crawler.DirConfig{MaxFileSize: maxFile, Stdin: c.stdin, PrefixRoot: prefixed,
+		Include: filter.include, Exclude: filter.exclude, Readers: c.workers})
 	if err != nil {
 		return usagef("scan: %v", err)
 	}
 	prog := newBlobProgress(c, "files")
-	src := dirSource{Dir: dir, tap: &tap{filter: filter, rel: relTo(paths, prefixed), prog: prog}}
+	src := dirSource{Dir: dir, tap: &tap{rel: relTo(paths, prefixed), prog: prog}}
 	p := c.pipeline()
 	st, err := p.Scan(ctx, pipeline.Source{Source: src}, coll)
 	p.Close()
@@ -71,7 +75,7 @@ func runScan(ctx context.Context, c *common, paths []string, maxFile int64, filt
 	nothing := st.Blobs == 0 && st.LostContent()
 	// Whatever happened, report what was found: an interrupted or failing
 	// run must not lose findings.
-	ferr := c.finishWith(context.WithoutCancel(ctx), coll, &st, res, summaryOf{unit: "files", excluded: filter.n.Load(), nothing: nothing, warnEmpty: true})
+	ferr := c.finishWith(context.WithoutCancel(ctx), coll, &st, res, summaryOf{unit: "files", excluded: dir.Excluded(), exclUnit: "paths", nothing: nothing, warnEmpty: true})
 	if ferr != nil && err == nil {
 		err = ferr
 	}

@@ -2,9 +2,13 @@ package github
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	gh "github.com/google/go-github/v56/github"
 )
 
 // Listing is what [Client.Repos] found. Its Skipped and Problems are lost
@@ -135,4 +139,52 @@ func (l *lister) problem(p string) {
 func (l *lister) fail(target, reason string) {
 	l.failed = append(l.failed, target)
 	l.failReasons = append(l.failReasons, reason)
+}
+
+// Preflight checks that every org and user target exists (GET /orgs/O,
+// GET /users/U) before anything is listed or scanned, so that a typo fails
+// at once instead of as an empty sweep. It returns a *ListError naming the
+// targets that do not exist (404) and nil otherwise; other failures (rate
+// limits, 5xx, no network) are ctx's or the call's error.
+func (c *Client) Preflight(ctx context.Context, targets Targets) error {
+	var missing ListError
+	check := func(kind, name string, get func() (*gh.Response, error)) error {
+		what := kind + " " + name
+		if !validName(name) {
+			missing.Targets = append(missing.Targets, what)
+			missing.Reasons = append(missing.Reasons, "bad name")
+			return nil
+		}
+		_, err := c.call(ctx, what, get)
+		switch {
+		case err == nil:
+			return nil
+		case statusOf(err) == http.StatusNotFound:
+			missing.Targets = append(missing.Targets, what)
+			missing.Reasons = append(missing.Reasons, "not found")
+			return nil
+		default:
+			return c.cfg.Token.redactErr(fmt.Errorf("%s: %w", what, err))
+		}
+	}
+	for _, o := range targets.Orgs {
+		if err := check("org", o, func() (*gh.Response, error) {
+			_, resp, err := c.gh.Organizations.Get(ctx, o)
+			return resp, err
+		}); err != nil {
+			return err
+		}
+	}
+	for _, u := range targets.Users {
+		if err := check("user", u, func() (*gh.Response, error) {
+			_, resp, err := c.gh.Users.Get(ctx, u)
+			return resp, err
+		}); err != nil {
+			return err
+		}
+	}
+	if len(missing.Targets) > 0 {
+		return &missing
+	}
+	return nil
 }
