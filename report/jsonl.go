@@ -9,21 +9,23 @@ import (
 )
 
 var (
-	_ Sink = (*JSONL)(nil)
-	_ Sink = (*JSON)(nil)
-	_ Sink = (*Text)(nil)
+	_ SummarySink = (*JSONL)(nil)
+	_ SummarySink = (*JSON)(nil)
+	_ Sink        = (*Text)(nil)
 )
 
 // errClosed is returned by Write after Close.
 var errClosed = errors.New("report: write after close")
 
 // JSONL writes one finding per line as it arrives: the canonical format
-// (design.md "Findings"). HTML characters are not escaped, so a redacted
-// token reads as it was found ("&", not "\u0026"). Not safe for concurrent
-// use.
+// (design.md "Findings"), each record typed {"type":"finding", …}, and, when
+// a summary was set, a last {"type":"summary", …} record at Close. HTML
+// characters are not escaped, so a redacted token reads as it was found
+// ("&", not "\u0026"). Not safe for concurrent use.
 type JSONL struct {
-	enc    *json.Encoder
-	closed bool
+	enc     *json.Encoder
+	closed  bool
+	summary *RunSummary
 }
 
 // NewJSONL returns a JSONL sink writing to w.
@@ -41,24 +43,52 @@ func (s *JSONL) Write(ctx context.Context, f Finding) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.enc.Encode(normalized(f)); err != nil {
+	if err := s.enc.Encode(typedFinding{Type: "finding", Finding: normalized(f)}); err != nil {
 		return fmt.Errorf("write jsonl: %w", err)
 	}
 	return nil
 }
 
-// Close marks the sink closed; JSONL has nothing to flush.
+// SetSummary sets the record Close writes last.
+func (s *JSONL) SetSummary(sum RunSummary) { s.summary = &sum }
+
+// Close writes the summary record, when one was set.
 func (s *JSONL) Close() error {
+	if s.closed {
+		return errClosed
+	}
 	s.closed = true
+	if s.summary != nil {
+		if err := s.enc.Encode(typedSummary{Type: "summary", RunSummary: normalizedSummary(*s.summary)}); err != nil {
+			return fmt.Errorf("write jsonl: %w", err)
+		}
+	}
 	return nil
 }
 
+// normalizedSummary encodes empty maps as {} rather than null.
+func normalizedSummary(s RunSummary) RunSummary {
+	if s.BySeverity == nil {
+		s.BySeverity = map[string]int{}
+	}
+	if s.Skips == nil {
+		s.Skips = map[string]int64{}
+	}
+	return s
+}
+
 // JSON writes every finding as one indented JSON array on Close ("[]" when
-// there were none). Not safe for concurrent use.
+// there were none); when a summary was set, the report is an object
+// {"findings": [...], "summary": {...}} instead (design.md "Run summary").
+// Not safe for concurrent use.
 type JSON struct {
 	w io.Writer
 	buffer
+	summary *RunSummary
 }
+
+// SetSummary makes Close write the object form with this summary.
+func (s *JSON) SetSummary(sum RunSummary) { s.summary = &sum }
 
 // NewJSON returns a JSON sink writing to w.
 func NewJSON(w io.Writer) *JSON { return &JSON{w: w, buffer: buffer{findings: []Finding{}}} }
@@ -74,7 +104,14 @@ func (s *JSON) Close() error {
 	enc := json.NewEncoder(s.w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(s.findings); err != nil {
+	var v any = s.findings
+	if s.summary != nil {
+		v = struct {
+			Findings []Finding  `json:"findings"`
+			Summary  RunSummary `json:"summary"`
+		}{s.findings, normalizedSummary(*s.summary)}
+	}
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("write json: %w", err)
 	}
 	return nil

@@ -23,6 +23,22 @@ func readBaseline(path string) (map[string]bool, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	known := map[string]bool{}
+	if t := strings.TrimSpace(string(b)); strings.HasPrefix(t, "{") {
+		// A JSON report with its summary: {"findings": [...], "summary": {...}}.
+		var obj struct {
+			Findings []struct {
+				Fingerprint string `json:"fingerprint"`
+			} `json:"findings"`
+		}
+		if json.Unmarshal([]byte(t), &obj) == nil && obj.Findings != nil {
+			for _, f := range obj.Findings {
+				if f.Fingerprint != "" {
+					known[f.Fingerprint] = true
+				}
+			}
+			return known, nil
+		}
+	}
 	if t := strings.TrimSpace(string(b)); strings.HasPrefix(t, "[") {
 		var fs []struct {
 			Fingerprint string `json:"fingerprint"`

@@ -101,6 +101,9 @@ func (c *common) finishWith(ctx context.Context, coll *report.Collector, st *pip
 		c.outAbort()
 		return err
 	}
+	if ss, ok := sink.(report.SummarySink); ok {
+		ss.SetSummary(runSummary(st, n, len(shown), res.incomplete))
+	}
 	for _, f := range shown {
 		if err := sink.Write(ctx, f); err != nil {
 			c.outAbort()
@@ -220,3 +223,28 @@ func humanBytes(n int64) string {
 }
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }
+
+// runSummary is the machine-readable summary of JSONL and JSON output.
+func runSummary(st *pipeline.Result, n counts, written int, incomplete bool) report.RunSummary {
+	sum := report.RunSummary{
+		Complete:     !incomplete && !st.Interrupted,
+		Interrupted:  st.Interrupted || st.Skips[crawler.SkipInterrupted] > 0,
+		Findings:     written,
+		BySeverity:   map[string]int{},
+		Locations:    n.locations,
+		Repositories: st.Repos,
+		Scanned:      st.Blobs,
+		Bytes:        st.Bytes,
+		Rejected:     st.Rejected,
+		Skips:        map[string]int64{},
+		SkippedBytes: st.SkippedBytes,
+		Problems:     st.Problems,
+	}
+	for sev, k := range n.bySeverity {
+		sum.BySeverity[sev.String()] = k
+	}
+	for r, k := range st.Skips {
+		sum.Skips[string(r)] = k
+	}
+	return sum
+}

@@ -11,9 +11,17 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// After the first signal, the default handling returns: a second Ctrl-C
-	// ends the process even while the findings so far are being written.
-	context.AfterFunc(ctx, stop)
+	context.AfterFunc(ctx, func() {
+		// The first signal stops the scan; the findings made so far are
+		// still written. A second one ends the process at once, but never
+		// leaves a temporary report (which may hold revealed tokens) behind.
+		stop()
+		second, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		context.AfterFunc(second, func() {
+			temps.removeAll()
+			os.Exit(exitError)
+		})
+	})
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -37,7 +37,20 @@ func readJSONL(t *testing.T, s string) []report.Finding {
 	sc := bufio.NewScanner(strings.NewReader(s))
 	sc.Buffer(nil, 16<<20)
 	for sc.Scan() {
+		var rec struct {
+			Type string `json:"type"`
+		}
 		var f report.Finding
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatalf("invalid JSONL line %q: %v", sc.Text(), err)
+		}
+		switch rec.Type {
+		case "summary":
+			continue
+		case "finding":
+		default:
+			t.Fatalf("JSONL record of type %q, want finding or summary: %q", rec.Type, sc.Text())
+		}
 		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
 			t.Fatalf("invalid JSONL line %q: %v", sc.Text(), err)
 		}

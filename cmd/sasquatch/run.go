@@ -301,6 +301,7 @@ func (c *common) openOutput() (io.Writer, func() error, func(), error) {
 			os.Remove(f.Name())
 			return c.outputErr(err)
 		}
+		defer temps.remove(f.Name())
 		if err := os.Rename(f.Name(), c.output); err != nil {
 			os.Remove(f.Name())
 			return c.outputErr(err)
@@ -310,6 +311,7 @@ func (c *common) openOutput() (io.Writer, func() error, func(), error) {
 	abort := func() {
 		f.Close()
 		os.Remove(f.Name())
+		temps.remove(f.Name())
 	}
 	return f, done, abort, nil
 }
@@ -328,14 +330,22 @@ func (c *common) outputErr(err error) error {
 	return fmt.Errorf("--output %s: %w", c.output, err)
 }
 
-// createTemp creates a new file ".sasquatch-*.tmp" in dir with perm, which
-// the umask reduces (os.CreateTemp would always make it 0600).
+// createTemp creates a new file ".sasquatch-PID-*.tmp" in dir with perm,
+// which the umask reduces (os.CreateTemp would always make it 0600). The
+// file is registered, so that a second signal removes it before the
+// process ends (a revealed report holds live tokens), and the PID lets a
+// later run remove what a killed one left behind.
 func createTemp(dir string, perm os.FileMode) (*os.File, error) {
+	removeStaleTemps(dir)
+	prefix := ".sasquatch-" + strconv.Itoa(os.Getpid()) + "-"
 	for range 100 {
-		name := filepath.Join(dir, ".sasquatch-"+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
+		name := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36)+".tmp")
 		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
 		if errors.Is(err, fs.ErrExist) {
 			continue
+		}
+		if err == nil {
+			temps.add(name)
 		}
 		return f, err
 	}
