@@ -99,7 +99,6 @@ type env struct {
 	client *github.Client
 	clock  *fakeClock
 	sigs   []string // every planted signature
-	run    int64
 }
 
 func newEnv(t *testing.T, backend string) *env {
