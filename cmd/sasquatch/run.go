@@ -199,6 +199,7 @@ high, medium, low, info) and reports it without printing the secret.`),
 	r.AddCommand(newWorkerCmd(streams, res, &r.strict))
 	r.AddCommand(newReportCmd(streams, res, &r.strict))
 	r.AddCommand(newTriageCmd(streams))
+	r.AddCommand(newIssuesCmd(streams, res, &r.strict))
 	return r
 }
 

@@ -16,6 +16,7 @@ func newReportCmd(streams func(*common), res *outcome, strict *bool) *cobra.Comm
 		c   common
 		sf  storeFlags
 		all bool
+		up  sarifUpload // --upload-sarif (issues.go)
 	)
 	cmd := &cobra.Command{
 		Use:   "report [flags]",
@@ -38,16 +39,17 @@ triaged as ignored ('sasquatch triage ignore') are left out and counted;
 				return err
 			}
 			defer c.outAbort()
-			return runReport(cmd.Context(), &c, &sf, all, res)
+			return runReport(cmd.Context(), &c, &sf, all, &up, res)
 		},
 	}
 	c.register(cmd)
 	sf.register(cmd)
 	cmd.Flags().BoolVar(&all, "all", false, "include findings triaged as ignored")
+	up.register(cmd)
 	return cmd
 }
 
-func runReport(ctx context.Context, c *common, sf *storeFlags, all bool, res *outcome) error {
+func runReport(ctx context.Context, c *common, sf *storeFlags, all bool, up *sarifUpload, res *outcome) error {
 	st, err := sf.open(ctx)
 	if err != nil {
 		return err
@@ -56,6 +58,9 @@ func runReport(ctx context.Context, c *common, sf *storeFlags, all bool, res *ou
 	filter := store.Filter{IncludeTriaged: all, Reveal: c.reveal}
 	findings, err := st.Findings(ctx, filter)
 	if err != nil {
+		return err
+	}
+	if err := up.run(ctx, c, findings); err != nil { // --upload-sarif (issues.go)
 		return err
 	}
 	var total pipeline.Result
