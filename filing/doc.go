@@ -40,7 +40,9 @@
 // token's user, since shortly before the intent) are listed (the list
 // endpoint, never search) and the marker is matched: a match adopts the
 // issue. A POST is sent again only when the listing does not show it and
-// the last attempt is older than Config.Settle (list endpoints can lag). A
+// the last attempt is older than Config.Settle (list endpoints can lag); a
+// private vulnerability report is never sent again (whether its sender can
+// list it is not documented), it stays pending for a person to check. A
 // definitive refusal (4xx) marks the intent failed. Writes (issues,
 // comments, labels, reports) are paced: at least one second apart, fewer
 // than 80 in any minute and 500 in any hour, on Config.Clock and

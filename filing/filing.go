@@ -253,6 +253,9 @@ func (f *filer) group(ctx context.Context, fd report.Finding) ([]*group, int) {
 		fe, ok := f.facts[l.Repo]
 		if !ok {
 			fe.f, fe.err = f.cfg.API.RepoFacts(ctx, l.Repo)
+			if fe.f.FullName == "" {
+				fe.f.FullName = l.Repo
+			}
 			f.facts[l.Repo] = fe
 		}
 		if fe.err != nil {
@@ -326,7 +329,9 @@ func (f *filer) one(ctx context.Context, fd report.Finding, g *group) (Item, err
 		it.Outcome, it.Detail = Failed, "repository "+g.name+": "+g.err.Error()
 		return it, nil
 	}
-	it.Repo = g.facts.FullName
+	if g.facts.FullName != "" {
+		it.Repo = g.facts.FullName
+	}
 	if _, ok := f.known[g.facts.ID]; !ok && !f.missing[g.facts.ID] {
 		r, err := f.cfg.Store.Repo(ctx, g.facts.ID)
 		switch {
@@ -404,6 +409,14 @@ func (f *filer) one(ctx context.Context, fd report.Finding, g *group) (Item, err
 	}
 	if found.url != "" {
 		return f.adopt(ctx, it, in, found)
+	}
+	if d.Advisory {
+		// Whether a reporter can list its own private reports is not
+		// documented: not finding it proves nothing, so never send again.
+		it.Outcome = Pending
+		it.Detail = "a private vulnerability report was sent with an unknown outcome and cannot be found by listing; " +
+			"check the repository's security advisories (sasquatch does not send it again)"
+		return it, nil
 	}
 	if wait := in.UpdatedAt.Add(f.cfg.Settle).Sub(f.now()); wait > 0 {
 		it.Outcome = Pending

@@ -475,3 +475,38 @@ func TestPacer(t *testing.T) {
 		t.Errorf("write 500 came %v after the first, want at least an hour", d)
 	}
 }
+
+// TestPrivateReportUnknownNeverResent: a private report whose reply was
+// lost and that listing does not show stays pending: never sent again,
+// even after the settle time.
+func TestPrivateReportUnknownNeverResent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite")
+	x := e.repo(5, "acme/x", "public")
+	e.gh.SetRepo("acme/x", map[string]any{"private_reporting": true})
+	tok := e.token("fakeacctpvr", detect.High)
+	e.add(tok, x, loc(x, "f.txt", 2))
+	api := &lostReportAPI{Client: e.client}
+	cfg := Config{Store: e.st, API: api, MinSeverity: detect.Medium, Apply: true, Clock: e.clock.Now, Sleep: e.clock.Sleep}
+	for run := range 2 {
+		res, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Count(Pending) != 1 || api.sent != 1 {
+			t.Fatalf("run %d: %+v, %d reports sent; want pending and 1 sent", run, res.Items, api.sent)
+		}
+		e.clock.Advance(2 * DefaultSettle)
+	}
+}
+
+// lostReportAPI loses the reply of every private report (none is created).
+type lostReportAPI struct {
+	*github.Client
+	sent int
+}
+
+func (l *lostReportAPI) CreatePrivateReport(ctx context.Context, full string, r github.PrivateReport) (github.Advisory, error) {
+	l.sent++
+	return github.Advisory{}, &github.APIError{Op: "create private report", Repo: full, Err: github.ErrUnknownOutcome}
+}
