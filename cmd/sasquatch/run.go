@@ -261,6 +261,7 @@ high, medium, low, info) and reports it without printing the secret.`),
 	r.AddCommand(newTriageCmd(streams))
 	r.AddCommand(newVerifyCmd(streams, res, &r.strict))
 	r.AddCommand(newVersionCmd(stdout))
+	r.AddCommand(newIssuesCmd(streams, res, &r.strict))
 	return r
 }
 

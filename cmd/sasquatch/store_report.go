@@ -17,6 +17,7 @@ func newReportCmd(streams func(*common), res *outcome, strict *bool) *cobra.Comm
 		c   common
 		sf  storeFlags
 		all bool
+		up  sarifUpload // --upload-sarif (issues.go)
 	)
 	cmd := &cobra.Command{
 		Use:   "report [flags]",
@@ -39,16 +40,17 @@ triaged as ignored ('sasquatch triage ignore') are left out and counted;
 				return err
 			}
 			defer c.outAbort()
-			return runReport(cmd.Context(), &c, &sf, all, res)
+			return runReport(cmd.Context(), &c, &sf, all, &up, res)
 		},
 	}
 	c.register(cmd)
 	sf.register(cmd)
 	cmd.Flags().BoolVar(&all, "all", false, "include findings triaged as ignored")
+	up.register(cmd)
 	return cmd
 }
 
-func runReport(ctx context.Context, c *common, sf *storeFlags, all bool, res *outcome) error {
+func runReport(ctx context.Context, c *common, sf *storeFlags, all bool, up *sarifUpload, res *outcome) error {
 	st, err := sf.open(ctx)
 	if err != nil {
 		return err
@@ -65,6 +67,9 @@ func runReport(ctx context.Context, c *common, sf *storeFlags, all bool, res *ou
 		if l := findings[i].Liveness; l != "" {
 			applyLiveness(&findings[i], verify.Result{Liveness: verify.Liveness(l)})
 		}
+	}
+	if err := up.run(ctx, c, findings); err != nil { // --upload-sarif (issues.go)
+		return err
 	}
 	var total pipeline.Result
 	if !all {

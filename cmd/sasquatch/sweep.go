@@ -56,6 +56,10 @@ type sweepFlags struct {
 	enqueueOnly bool
 	every       time.Duration
 	poll        time.Duration
+	// --file-issues (issues.go): file for real after the sweep, as
+	// 'sasquatch issues --apply' would; it is an explicit opt-in.
+	fileIssues bool
+	issues     issueFlags
 }
 
 func newSweepCmd(streams func(*common), res *outcome, strict *bool) *cobra.Command {
@@ -89,6 +93,13 @@ sweep at that interval.`),
 			if len(f.orgs)+len(f.users)+len(f.repos) == 0 {
 				return usagef("sweep needs at least one --org, --user or --repo")
 			}
+			// --file-issues (issues.go)
+			if w.fileIssues && (w.enqueueOnly || w.every > 0) {
+				return usagef("--file-issues needs a sweep that runs here: not with --enqueue-only or --every (run 'sasquatch issues --apply' after the workers)")
+			}
+			if err := w.issues.resolve(); err != nil {
+				return err
+			}
 			if err := c.resolve(); err != nil {
 				return err
 			}
@@ -103,6 +114,9 @@ sweep at that interval.`),
 	c.verify.register(cmd)
 	cmd.Flags().BoolVar(&w.enqueueOnly, "enqueue-only", false, "queue the sweep for 'sasquatch worker' processes and exit")
 	cmd.Flags().DurationVar(&w.every, "every", 0, "keep running and start a sweep at this `INTERVAL` (e.g. 24h); one leader enqueues")
+	// --file-issues (issues.go)
+	cmd.Flags().BoolVar(&w.fileIssues, "file-issues", false, "after the sweep, file GitHub issues for real (as 'sasquatch issues --apply'; see --tracker, --issue-severity)")
+	w.issues.register(cmd)
 	cmd.Flags().DurationVar(&w.poll, "poll", time.Second, "how often to look at the job queue")
 	_ = cmd.Flags().MarkHidden("poll")
 	return cmd
@@ -196,7 +210,11 @@ func runSweep(ctx context.Context, c *common, g *gitFlags, f *githubFlags, sf *s
 		}
 		return fmt.Errorf("sweep: %w", waitErr)
 	}
-	return finishSweep(ctx, c, e, w, runID, res)
+	if err := finishSweep(ctx, c, e, w, runID, res); err != nil || !w.fileIssues {
+		return err
+	}
+	// --file-issues (issues.go)
+	return runFiling(ctx, c, e.st, e.client, &w.issues, true, res)
 }
 
 // finishSweep prints the findings new in run runID and the run's summary.
