@@ -177,7 +177,7 @@ func TestGitHubIncremental(t *testing.T) {
 
 	// Nothing new: no pack, no blob.
 	out, stderr, code = runCLI(t, "", append(args, "--since-tips", tips, "--save-tips", tips)...)
-	if code != exitClean || strings.TrimSpace(out) != "" {
+	if code != exitClean || len(readJSONL(t, out)) != 0 {
 		t.Fatalf("second run: exit %d, out %q\n%s", code, out, stderr)
 	}
 	if got := gh.Packs(); len(got) != 0 {

@@ -100,7 +100,7 @@ func TestSweepIncremental(t *testing.T) {
 	}
 
 	out, stderr, code = runCLI(t, "", args...)
-	if code != exitClean || strings.TrimSpace(out) != "" {
+	if code != exitClean || len(readJSONL(t, out)) != 0 {
 		t.Fatalf("second sweep: exit %d, out %q\n%s", code, out, stderr)
 	}
 	if got := gh.Packs(); len(got) != 0 {
