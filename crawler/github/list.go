@@ -131,7 +131,7 @@ func (l *lister) listAll(ctx context.Context, t Targets) error {
 			if reason == "" {
 				reason = "api-error"
 			}
-			detail := truncate(l.c.errString(err), maxDetail)
+			detail := l.c.detail(err)
 			l.lst.Skipped = append(l.lst.Skipped, RepoSkip{Repo: full, Reason: reason, Detail: detail})
 			l.fail("repo "+full, reason+": "+detail)
 			l.c.log.Info("github repository unavailable", "repo", full, "reason", reason)
@@ -178,7 +178,7 @@ func (l *lister) listPaged(ctx context.Context, what, name string,
 				}
 				continue
 			}
-			detail := truncate(l.c.errString(err), maxDetail)
+			detail := l.c.detail(err)
 			if pages == 0 {
 				// Nothing of this target was listed.
 				l.fail(what, detail)

@@ -61,7 +61,7 @@ const maxCloneAttempts = 4
 func (c *Client) Open(ctx context.Context, r Repo, o OpenOptions) (Source, error) {
 	skip := func(reason string, err error) error {
 		c.log.Info("github repository skipped", "repo", r.FullName, "reason", reason)
-		return &SkipError{RepoSkip{Repo: r.FullName, Reason: reason, Detail: truncate(c.errString(err), maxDetail)}}
+		return &SkipError{RepoSkip{Repo: r.FullName, Reason: reason, Detail: c.detail(err)}}
 	}
 	if owner, name, ok := strings.Cut(r.FullName, "/"); !ok || !validName(owner) || !validName(name) {
 		return nil, skip("bad-name", nil)

@@ -122,6 +122,16 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
+// detail describes err for a skip or a listing problem. An API error is
+// described by its HTTP status only: the server's own text is never copied
+// (a hostile server can echo anything, the token in any form included).
+func (c *Client) detail(err error) string {
+	if code := statusOf(err); code != 0 {
+		return fmt.Sprintf("HTTP %d %s", code, http.StatusText(code))
+	}
+	return truncate(c.errString(err), maxDetail)
+}
+
 // errString returns err's text with the token removed.
 func (c *Client) errString(err error) string {
 	if err == nil {

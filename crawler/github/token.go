@@ -1,10 +1,12 @@
 package github
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 )
@@ -111,12 +113,55 @@ func (t Token) validate() error {
 	return nil
 }
 
-// redactString replaces every occurrence of the token in s.
+// redactString replaces in s every form of the token a library or a server
+// may echo: the token itself in any letter case, URL-encoded, and inside the
+// base64 of the Basic authorization header that clones send
+// ("x-access-token:TOKEN", padded or not, standard or URL alphabet).
 func (t Token) redactString(s string) string {
-	if t.v == "" || !strings.Contains(s, t.v) {
+	if t.v == "" {
 		return s
 	}
-	return strings.ReplaceAll(s, t.v, redacted)
+	for _, form := range t.forms() {
+		s = replaceFold(s, form, redacted)
+	}
+	return s
+}
+
+// forms returns the shapes of the token to redact.
+func (t Token) forms() []string {
+	basic := []byte("x-access-token:" + t.v)
+	return []string{
+		t.v,
+		url.QueryEscape(t.v),
+		base64.StdEncoding.EncodeToString(basic),
+		base64.RawStdEncoding.EncodeToString(basic),
+		base64.URLEncoding.EncodeToString(basic),
+		base64.RawURLEncoding.EncodeToString(basic),
+	}
+}
+
+// replaceFold replaces every ASCII-case-insensitive occurrence of old in s.
+func replaceFold(s, old, repl string) string {
+	if old == "" || len(s) < len(old) {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for i := 0; i+len(old) <= len(s); {
+		if strings.EqualFold(s[i:i+len(old)], old) {
+			b.WriteString(s[last:i])
+			b.WriteString(repl)
+			i += len(old)
+			last = i
+			continue
+		}
+		i++
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // redactedError is an error whose message had the token removed. It does not
@@ -132,8 +177,9 @@ func (t Token) redactErr(err error) error {
 		return err
 	}
 	msg := err.Error()
-	if !strings.Contains(msg, t.v) {
+	clean := t.redactString(msg)
+	if clean == msg {
 		return err
 	}
-	return &redactedError{msg: t.redactString(msg)}
+	return &redactedError{msg: clean}
 }
