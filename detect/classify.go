@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -47,6 +49,8 @@ const (
 	TagDNSZone              = "dns-zone"
 	TagStaticWebsite        = "static-website"
 	TagUppercasePermissions = "uppercase-permissions"
+	TagPairedAccount        = "paired-account" // account taken from an account name near a bare token or key
+	TagInferredPrefix       = "inferred="      // + the keys a fragment took from neighbouring pieces: "inferred=ss,srt,sp"
 )
 
 // EmulatorKey is the published Azurite / storage emulator account key (sas-spec §5.1).
@@ -115,35 +119,51 @@ func serviceOf(r *rawSAS) string {
 	return ""
 }
 
-// classifySAS implements sas-spec §7 for one extracted SAS at clock now.
+// sasFacts is what extraction learned from a SAS besides the Token fields:
+// the inputs of the judgement of sas-spec §7.
+type sasFacts struct {
+	write       bool      // a write/delete permission letter
+	st, se, eff time.Time // start, se, effective expiry (min(se, ske) for user delegation)
+	hasSt       bool
+	hasSe       bool // eff is set
+	badSe       bool // se present but not a time
+	si          bool // stored policy
+	svc         string
+	tags        []string // tags learned while extracting (uppercase-permissions, ...)
+}
+
+// classifySAS implements sas-spec §7 for one extracted SAS at clock now:
+// the token's fields from its parameters and context (tokenOf), then the
+// gates, matrix and modifiers (judgeSAS).
 func classifySAS(r *rawSAS, now time.Time) classified {
-	var c classified
-	t := &c.tok
+	tok, f := tokenOf(r)
+	return judgeSAS(r, tok, f, now)
+}
+
+var (
+	ssWords  = map[byte]string{'b': "blob", 'f': "file", 'q': "queue", 't': "table"}
+	srtWords = map[byte]string{'s': "service", 'c': "container", 'o': "object"}
+)
+
+// tokenOf fills a Token from a SAS's parameters and context: kind (§2.1),
+// endpoint, services, resource, permission words and times.
+func tokenOf(r *rawSAS) (Token, sasFacts) {
+	var t Token
+	var f sasFacts
 	get := func(k string) string { v, _ := r.get(k); return v }
 	hasP := func(k string) bool { _, ok := r.get(k); return ok }
-	var tags []string
-	tag := func(s string) {
-		for _, x := range tags {
-			if x == s {
-				return
-			}
-		}
-		tags = append(tags, s)
-	}
 
 	// kind (§2.1)
 	isAcct := hasP("ss") || hasP("srt")
 	isUD := false
 	for _, k := range []string{"skoid", "sktid", "skt", "ske", "sks", "skv"} {
-		if hasP(k) {
-			isUD = true
-		}
+		isUD = isUD || hasP(k)
 	}
 	switch {
 	case isAcct:
 		t.Kind = KindAccount
 		if isUD {
-			tag(TagMixedKinds)
+			f.tags = append(f.tags, TagMixedKinds)
 		}
 	case isUD:
 		t.Kind = KindUserDelegation
@@ -154,28 +174,31 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 	// endpoint
 	t.Cloud = CloudNone
 	if r.hasHost {
-		t.Host = r.host.host
-		t.Account = r.host.account
-		t.Cloud = r.host.cloud
+		t.Host, t.Account, t.Cloud = r.host.host, r.host.account, r.host.cloud
+	}
+	if t.Account == "" && r.account != "" {
+		t.Account = r.account
+	}
+	if t.Account == devStoreAccount {
+		t.Cloud = CloudEmulator // the emulator's account wherever it is named
 	}
 	sp := get("sp")
 	t.SP = sp
-	svc := ""
 	if t.Kind == KindAccount {
 		for _, ch := range []byte(get("ss")) {
-			if w := map[byte]string{'b': "blob", 'f': "file", 'q': "queue", 't': "table"}[ch]; w != "" {
+			if w := ssWords[ch]; w != "" {
 				t.Services = append(t.Services, w)
 			}
 		}
 		for _, ch := range []byte(get("srt")) {
-			if w := map[byte]string{'s': "service", 'c': "container", 'o': "object"}[ch]; w != "" {
+			if w := srtWords[ch]; w != "" {
 				t.ResourceTypes = append(t.ResourceTypes, w)
 			}
 		}
 	} else {
-		svc = serviceOf(r)
-		if svc != "" {
-			t.Services = []string{svc}
+		f.svc = serviceOf(r)
+		if f.svc != "" {
+			t.Services = []string{f.svc}
 		}
 		if r.hasHost && r.host.service == "dfs" {
 			t.Services = []string{"dfs"}
@@ -199,11 +222,11 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 			}
 		}
 	}
+
+	// permissions: each service's own letters (queue "raup", table "raud")
 	perms := accountPerms
 	if t.Kind != KindAccount {
-		switch svc {
-		case "blob":
-			perms = blobPerms
+		switch f.svc {
 		case "file":
 			perms = filePerms
 		case "queue":
@@ -214,18 +237,17 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 			perms = blobPerms
 		}
 	}
-	write := false
 	if lower := strings.ToLower(sp); lower != sp {
 		// Whether the service accepts upper-case letters is not documented:
 		// judge the token as if it does (the worse case) and say so.
 		sp = lower
-		tag(TagUppercasePermissions)
+		f.tags = append(f.tags, TagUppercasePermissions)
 	}
 	for i := 0; i < len(sp); i++ {
 		if w, ok := perms[sp[i]]; ok {
 			t.Permissions = append(t.Permissions, w)
 			if !readLetters[sp[i]] {
-				write = true
+				f.write = true
 			}
 		} else {
 			t.Permissions = append(t.Permissions, "unknown:"+string(sp[i]))
@@ -233,42 +255,62 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 	}
 
 	// times
-	st, hasSt := parseTime(get("st"))
-	se, hasSe := parseTime(get("se"))
+	f.st, f.hasSt = parseTime(get("st"))
+	f.se, f.hasSe = parseTime(get("se"))
 	// an se that is not a time makes the service answer 400: as malformed as no se
-	badSe := hasP("se") && !hasSe
-	t.Start = st
-	eff := se
+	f.badSe = hasP("se") && !f.hasSe
+	f.si = hasP("si")
+	t.Start = f.st
+	f.eff = f.se
 	if t.Kind == KindUserDelegation {
 		if ske, ok := parseTime(get("ske")); ok {
-			if hasSe && se.After(ske) {
-				tag(TagSeExceedsKeyExpiry)
+			if f.hasSe && f.se.After(ske) {
+				f.tags = append(f.tags, TagSeExceedsKeyExpiry)
 			}
-			if !hasSe || ske.Before(se) {
-				eff, hasSe = ske, true
+			if !f.hasSe || ske.Before(f.eff) {
+				f.eff, f.hasSe = ske, true
 			}
 		}
 	}
-	if hasSe {
-		t.Expiry = eff
+	if f.hasSe {
+		t.Expiry = f.eff
 	}
+	return t, f
+}
+
+// judgeSAS applies sas-spec §7 to an extracted token: gates (§7.2), scope,
+// permission class and lifetime tiers (§7.1), the matrix (§7.3) and the
+// modifiers (§7.4). Every tag becomes a reason.
+func judgeSAS(r *rawSAS, t Token, f sasFacts, now time.Time) classified {
+	c := classified{tok: t}
+	get := func(k string) string { v, _ := r.get(k); return v }
+	hasP := func(k string) bool { _, ok := r.get(k); return ok }
+	var tags []string
+	tag := func(s string) {
+		if !slices.Contains(tags, s) {
+			tags = append(tags, s)
+		}
+	}
+	for _, x := range f.tags {
+		tag(x)
+	}
+	sp := strings.ToLower(t.SP)
 
 	// gates (§7.2)
-	si := hasP("si")
 	var gates []string
 	// An account SAS needs both ss and srt (the service and Azurite reject it
 	// otherwise), as well as sp and se.
 	accountIncomplete := t.Kind == KindAccount && (!hasP("se") || !hasP("sp") || !hasP("ss") || !hasP("srt"))
-	if accountIncomplete || t.Kind != KindAccount && (!hasP("se") || !hasP("sp")) && !si || badSe {
+	if accountIncomplete || t.Kind != KindAccount && (!hasP("se") || !hasP("sp")) && !f.si || f.badSe {
 		gates = append(gates, TagMalformed)
 	}
-	if t.Cloud == CloudEmulator || t.Account == "devstoreaccount1" {
+	if t.Cloud == CloudEmulator || t.Account == devStoreAccount {
 		gates = append(gates, TagEmulator)
 	}
 	if t.Cloud == CloudGermanyRetired {
 		gates = append(gates, TagRetiredCloud)
 	}
-	if hasSe && !eff.After(now) {
+	if f.hasSe && !f.eff.After(now) {
 		gates = append(gates, TagExpired)
 		c.expired = true
 	}
@@ -297,28 +339,33 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 			scopeReason = "scope: directory (sr=d)"
 		case sr == "s":
 			scopeReason = "scope: share (sr=s)"
-		case svc == "table":
+		case f.svc == "table":
 			spk, epk := get("spk"), get("epk")
 			if spk != "" && spk == epk {
 				scope, scopeReason = scopeS1, "scope: single table partition (spk=epk)"
 			} else {
 				scopeReason = "scope: table"
 			}
-		case svc == "queue":
+		case f.svc == "queue":
 			scopeReason = "scope: queue"
 		default:
 			scopeReason = "scope: service resource from URL"
 		}
 	}
 
-	// permission class
-	permReason := "permissions: read-only"
+	// permission class: with no sp, nothing is known about the permissions
+	// (a stored policy may hold them; without one the token is malformed)
+	var permReason string
 	switch {
-	case sp == "" && si:
+	case !hasP("sp") && f.si:
 		permReason = "permissions: unknown (stored policy)"
 		tag(TagNeedsLiveCheck)
-	case write:
+	case !hasP("sp"):
+		permReason = "permissions: unknown (no sp)"
+	case f.write:
 		permReason = "permissions: write"
+	default:
+		permReason = "permissions: read-only"
 	}
 	if len(t.Permissions) > 0 {
 		permReason += " (" + strings.Join(t.Permissions, ",") + ")"
@@ -327,8 +374,8 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 	// lifetime tier
 	life := lifeT2
 	lifeReason := "lifetime: unknown (stored policy)"
-	if hasSe {
-		rem := eff.Sub(now)
+	if f.hasSe {
+		rem := f.eff.Sub(now)
 		switch {
 		case rem <= 0:
 			life, lifeReason = lifeExpired, "lifetime: expired"
@@ -341,17 +388,17 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 		default:
 			life, lifeReason = lifeT3, "lifetime: >365 days"
 		}
-	} else if si {
+	} else if f.si {
 		tag(TagNeedsLiveCheck)
-	} else if badSe {
+	} else if f.badSe {
 		lifeReason = "lifetime: unknown (se is not a time)"
 	} else {
 		lifeReason = "lifetime: unknown (no expiry)"
 	}
 
 	// lifetime tags
-	if hasSt && hasSe {
-		l := se.Sub(st)
+	if f.hasSt && f.hasSe {
+		l := f.se.Sub(f.st)
 		if l > 365*24*time.Hour {
 			tag(TagIssuedLifetime1y)
 		}
@@ -359,13 +406,13 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 			tag(TagFarFutureExpiry)
 		}
 	}
-	if hasSe && !se.Before(time.Date(2050, 1, 1, 0, 0, 0, 0, time.UTC)) {
+	if f.hasSe && !f.se.Before(time.Date(2050, 1, 1, 0, 0, 0, 0, time.UTC)) {
 		tag(TagFarFutureExpiry)
 	}
 
 	// base matrix (§7.3)
-	sev := matrix(scope, write, life)
-	if scope == scopeS3 && !write && life == lifeT3 {
+	sev := matrix(scope, f.write, life)
+	if scope == scopeS3 && !f.write && life == lifeT3 {
 		srt := get("srt")
 		if has(sp, 'r') && has(sp, 'l') && has(srt, 'c') && has(srt, 'o') {
 			sev = Critical
@@ -389,7 +436,7 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 	if spr, ok := r.get("spr"); !ok || hasHTTP(spr) {
 		tag(TagHTTPAllowed)
 	}
-	if si {
+	if f.si {
 		tag(TagStoredPolicy)
 		if !hasP("sp") || !hasP("se") {
 			tag(TagNeedsLiveCheck)
@@ -401,9 +448,9 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 	if has(sp, 'r') && has(sp, 'w') && has(sp, 'd') && has(sp, 'l') {
 		tag(TagFullControl)
 	}
-	if !hasSt {
+	if !f.hasSt {
 		tag(TagNoStartTime)
-	} else if st.After(now) {
+	} else if f.st.After(now) {
 		tag(TagNotYetValid)
 	}
 	if hasP("ses") {
@@ -423,8 +470,14 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 	if hasP("suoid") {
 		tag(TagAgentObject)
 	}
+	if r.pairedAcct {
+		tag(TagPairedAccount)
+	}
 	if !r.hasHost {
 		tag(TagNoEndpoint)
+		if t.Cloud == CloudEmulator {
+			tag("cloud=" + t.Cloud)
+		}
 	} else {
 		for _, h := range r.host.tags {
 			tag(h)
@@ -439,6 +492,9 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 	if r.connString {
 		tag(TagConnectionString)
 	}
+	if len(r.inferred) > 0 {
+		tag(TagInferredPrefix + strings.Join(r.inferred, ","))
+	}
 
 	if steps != 0 && len(gates) == 0 {
 		sev = max(Low, Severity(int(sev)+steps))
@@ -449,19 +505,49 @@ func classifySAS(r *rawSAS, now time.Time) classified {
 	c.sev = sev
 	c.reasons = append(c.reasons, gates...)
 	c.reasons = append(c.reasons, tags...)
-	kindReason := "kind: " + string(t.Kind) + " SAS"
-	c.reasons = append(c.reasons, kindReason, scopeReason, permReason, lifeReason)
+	c.reasons = append(c.reasons, "kind: "+string(t.Kind)+" SAS", scopeReason, permReason, lifeReason)
 	if steps != 0 {
-		c.reasons = append(c.reasons, "modifier: "+itoaSigned(steps)+" step(s)")
+		c.reasons = append(c.reasons, fmt.Sprintf("modifier: %+d step(s)", steps))
 	}
 	return c
 }
 
-func itoaSigned(n int) string {
-	if n < 0 {
-		return "-" + itoa(-n)
+// classifyKey judges an account key (gate G5 of sas-spec §7.2): CRITICAL,
+// the key can mint any SAS; INFO for the emulator's published key or
+// account, and for the retired German cloud. conn says it was found in a
+// connection string; f are the decodings that produced it; pairing are the
+// tags of an account or endpoint taken from the text around it.
+func classifyKey(tok *Token, key string, conn bool, f uint8, pairing []string) (Severity, []string) {
+	if tok.Account == devStoreAccount {
+		tok.Cloud = CloudEmulator
 	}
-	return "+" + itoa(n)
+	var reasons []string
+	sev := Critical
+	switch {
+	case key == EmulatorKey:
+		sev = Info
+		reasons = append(reasons, TagEmulatorWellKnownKey)
+	case tok.Account == devStoreAccount || tok.Cloud == CloudEmulator:
+		sev = Info
+		reasons = append(reasons, TagEmulator)
+	case tok.Cloud == CloudGermanyRetired:
+		sev = Info
+		reasons = append(reasons, TagRetiredCloud)
+	}
+	if conn {
+		reasons = append(reasons, TagConnectionString)
+	}
+	if f&flHTML != 0 {
+		reasons = append(reasons, TagHTMLEscaped)
+	} else if f&flJSON != 0 {
+		reasons = append(reasons, TagJSONEscaped)
+	}
+	reasons = append(reasons, pairing...)
+	if tok.Cloud != CloudPublic && tok.Cloud != CloudNone {
+		reasons = append(reasons, "cloud="+tok.Cloud)
+	}
+	reasons = append(reasons, "kind: account-key", "scope: account-wide (the key can mint any SAS; only rotation revokes it)")
+	return sev, reasons
 }
 
 func hasHTTP(spr string) bool {

@@ -40,9 +40,10 @@ func (d *Detector) clock() time.Time {
 }
 
 // Prefilter reports whether data contains a candidate anchor: a sig= (in
-// any case, percent-encoded up to three times, \u003d, &#61;, UTF-16) or an
-// AccountKey=. Detect looks further only when Prefilter is true, so a
-// Detect result with a match implies Prefilter(data). Prefilter does not
+// any case, percent-encoded up to three times, \u003d, &#61;, UTF-16), an
+// AccountKey= (any case) or a value with the shape of an account key.
+// Detect looks further only when Prefilter is true, so a Detect result with
+// a match implies Prefilter(data). Prefilter does not
 // allocate when it returns false. It is safe for concurrent use.
 func (d *Detector) Prefilter(data []byte) bool {
 	cands, _ := d.prefilter().scan(data, 1)
@@ -106,6 +107,7 @@ func (d *Detector) detect(data []byte) (res Result) {
 				align = p & 1
 			}
 		}
+		st.wide, st.be, st.bom = map[int]bool{}, be, bom
 		forRegions(u16, len(data), 2, func(rs, re int) {
 			if (rs-align)&1 != 0 {
 				if rs > 0 {
@@ -120,7 +122,9 @@ func (d *Detector) detect(data []byte) (res Result) {
 			if rs >= re {
 				return
 			}
+			st.inWide = true
 			st.text(normalize(decodeUTF16(data, rs, re, be, &sc.a), &sc.b))
+			st.inWide = false
 		})
 	}
 	res = Result{Matches: st.matches, Rejected: st.rejected, Truncated: st.truncated}
@@ -130,7 +134,7 @@ func (d *Detector) detect(data []byte) (res Result) {
 		}
 		return a.End - b.End
 	})
-	positions(data, res.Matches)
+	st.positions(res.Matches)
 	return res
 }
 
@@ -169,8 +173,10 @@ func forRegions(pos []int, n, scale int, f func(rs, re int)) {
 	}
 }
 
-// positions fills Line and Column (1-based, column in bytes) of sorted matches.
-func positions(data []byte, ms []Match) {
+// positions fills Line and Column (1-based) of sorted matches. A column
+// counts bytes, and characters in UTF-16 text (a surrogate pair is one).
+func (st *state) positions(ms []Match) {
+	data := st.data
 	line, lineStart, off := 1, 0, 0
 	for i := range ms {
 		start := min(max(ms[i].Start, off), len(data))
@@ -182,7 +188,36 @@ func positions(data []byte, ms []Match) {
 		off = start
 		ms[i].Line = line
 		ms[i].Column = ms[i].Start - lineStart + 1
+		if st.wide[ms[i].Start] {
+			ms[i].Column = st.wideColumn(lineStart, ms[i].Start)
+		}
 	}
+}
+
+// wideColumn is the 1-based column, in characters, of the UTF-16 code unit
+// at start on the line whose '\n' byte ends just before lineStart.
+func (st *state) wideColumn(lineStart, start int) int {
+	ls := lineStart
+	switch {
+	case lineStart == 0 && st.bom:
+		ls = 2
+	case lineStart > 0 && !st.be:
+		ls++ // the NUL of "\n\x00"
+	}
+	if ls > start {
+		return 1
+	}
+	col := 1
+	for i := ls; i < start && i+1 < len(st.data); i += 2 {
+		u := uint16(st.data[i+1])<<8 | uint16(st.data[i])
+		if st.be {
+			u = uint16(st.data[i])<<8 | uint16(st.data[i+1])
+		}
+		if u < 0xDC00 || u > 0xDFFF { // a low surrogate ends a character counted at its high one
+			col++
+		}
+	}
+	return col
 }
 
 // seenKey identifies a match found twice (from overlapping regions). The
@@ -202,6 +237,9 @@ type state struct {
 	rejected  int
 	seen      map[seenKey]bool
 	truncated bool
+	inWide    bool         // the region being read was decoded from UTF-16
+	wide      map[int]bool // starts of matches found in UTF-16 text
+	be, bom   bool         // that text is big-endian; it starts with a BOM
 }
 
 // notebookMarkers are the keys of a Jupyter notebook's JSON around a cell.
@@ -220,22 +258,30 @@ func inNotebook(b []byte, i int) bool {
 	return false
 }
 
+// credentialStart marks the bytes a credential is looked for at: the s of
+// sig=, the a of AccountKey=, the first '=' of a key's "==" padding. A
+// table: text asks it for every byte of a region.
+var credentialStart = [256]bool{'s': true, 'S': true, 'a': true, 'A': true, '=': true}
+
 // text finds the credentials in one normalised region.
 func (st *state) text(t *text) {
 	b := t.b
-	var eps []endpoint
-	epsDone := false
+	kc := &keyCtx{b: b} // endpoints and account names, found when first needed
 	last := 0
 	for i := 0; i < len(b); i++ {
+		if !credentialStart[b[i]] || i < last {
+			continue
+		}
 		c := b[i] | 0x20
-		if c != 's' && c != 'a' || i < last {
+		if c == '=' && (i+1 >= len(b) || b[i+1] != '=') {
 			continue
 		}
 		if st.budget <= 0 || len(st.matches) >= maxMatches {
 			st.truncated = true
 			return
 		}
-		if c == 's' && sigAt(b, i) {
+		switch {
+		case c == 's' && sigAt(b, i):
 			st.budget--
 			r, ok := extractSAS(b, i)
 			if !ok {
@@ -243,20 +289,23 @@ func (st *state) text(t *text) {
 			}
 			last = r.qe
 			if !r.hasHost {
-				if !epsDone {
-					eps, epsDone = findEndpoints(b, maxEndpoints), true
-				}
-				r.pair(eps)
+				kc.load()
+				r.inferParams(b)
+				r.pairContext(b, kc.eps, kc.names)
 			}
 			if rejectSAS(&r) != "" {
 				st.rejected++
 				continue
 			}
 			st.addSAS(t, &r, inNotebook(b, r.qs))
-		} else if c == 'a' && hasPrefixFold(b, i, "accountkey=") { // also StorageAccountKey=, storageAccountKey=...
+		case c == 'a' && hasPrefixFold(b, i, "accountkey="): // also StorageAccountKey=, storageAccountKey=...
 			st.budget--
-			end, ok := st.addKey(t, i)
-			if ok {
+			if end, ok := st.addKey(t, kc, i); ok {
+				last = end
+			}
+		case c == '=':
+			// the padding of a value shaped like an account key
+			if end, ok := st.addContextKey(t, kc, i+2); ok {
 				last = end
 			}
 		}
@@ -273,6 +322,9 @@ func (st *state) add(m Match) {
 	}
 	st.seen[k] = true
 	st.matches = append(st.matches, m)
+	if st.inWide {
+		st.wide[m.Start] = true
+	}
 }
 
 func spanFlags(t *text, s, e int) uint8 {
@@ -290,7 +342,14 @@ func (st *state) addSAS(t *text, r *rawSAS, ipynb bool) {
 	sig := sigp.val
 	q := string(t.b[r.qs:r.qe])
 	tok.Signature = NewSecret(sig)
-	tok.Query = NewSecret(q)
+	// what a fragment took from neighbouring pieces follows what was found
+	// in it, so that Canonical rebuilds the token that was judged
+	inferred := q
+	for _, k := range r.inferred {
+		v, _ := r.get(k)
+		inferred += "&" + k + "=" + v
+	}
+	tok.Query = NewSecret(inferred)
 	red := string(t.b[r.qs:sigp.vs]) + Redacted + string(t.b[sigp.ve:r.qe])
 	if r.url != "" {
 		tok.URL = NewSecret(r.url + "?" + q)
@@ -341,130 +400,6 @@ func (st *state) addSAS(t *text, r *rawSAS, ipynb bool) {
 	})
 }
 
-func isB64Byte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '='
-}
-
-func isConnByte(c byte) bool {
-	return !isSpace(c) && c != '"' && c != '\'' && c != '`' && c != '<' && c != '>' && c != 0
-}
-
-// addKey handles the AccountKey= at i; it returns the end of the connection string.
-func (st *state) addKey(t *text, i int) (int, bool) {
-	b := t.b
-	vs := i + len("accountkey=")
-	ve := vs
-	for ve < len(b) && isB64Byte(b[ve]) && ve-vs < 256 {
-		ve++
-	}
-	key := string(b[vs:ve])
-	if rejectKey(key) != "" {
-		st.rejected++
-		return ve, true
-	}
-	cs := i
-	for cs > 0 && isConnByte(b[cs-1]) && i-cs < maxConnLen {
-		cs--
-	}
-	ce := ve
-	for ce < len(b) && isConnByte(b[ce]) && ce-ve < maxConnLen {
-		ce++
-	}
-	var account, suffix, endpoint string
-	for _, kv := range strings.Split(string(b[cs:ce]), ";") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			continue
-		}
-		// the first pair may carry a prefix such as AZURE_STORAGE_CONNECTION_STRING=
-		if j := strings.LastIndexAny(k, "=:,&"); j >= 0 {
-			k = k[j+1:]
-		}
-		switch strings.ToLower(strings.TrimSpace(k)) {
-		case "accountname":
-			if a := strings.ToLower(strings.TrimSpace(v)); account == "" && validAccount(a) {
-				account = a
-			}
-		case "endpointsuffix":
-			if suffix == "" {
-				suffix = strings.ToLower(v)
-			}
-		case "blobendpoint":
-			if endpoint == "" {
-				endpoint = v
-			}
-		}
-	}
-	// trim the connection string to its key=value pairs
-	tok := Token{Kind: KindAccountKey, Account: account, Cloud: CloudNone}
-	if endpoint != "" {
-		u := endpoint
-		if k := strings.Index(u, "://"); k >= 0 {
-			u = u[k+3:]
-		}
-		h, p, _ := strings.Cut(u, "/")
-		h = strings.ToLower(h)
-		if validHost(h) {
-			hi := parseHost(h, "/"+p)
-			tok.Host, tok.Cloud = hi.host, hi.cloud
-			if tok.Account == "" {
-				tok.Account = hi.account
-			}
-		}
-	}
-	if tok.Host == "" && account != "" && validAccount(account) {
-		if suffix == "" {
-			suffix = "core.windows.net"
-		}
-		h := account + ".blob." + strings.TrimPrefix(suffix, ".")
-		if !validHost(h) { // an unusable EndpointSuffix counts as absent
-			h = account + ".blob.core.windows.net"
-		}
-		if validHost(h) {
-			hi := parseHost(h, "")
-			tok.Host, tok.Cloud = hi.host, hi.cloud
-		}
-	}
-	tok.Signature = NewSecret(key)
-	conn := string(b[cs:vs]) + Redacted + string(b[ve:ce])
-	tok.Redacted = maskValues(conn)
-	tok.Query = NewSecret(string(b[cs:ce]))
-	var reasons []string
-	sev := Critical
-	switch {
-	case key == EmulatorKey:
-		sev = Info
-		reasons = append(reasons, TagEmulatorWellKnownKey)
-	case tok.Account == "devstoreaccount1" || tok.Cloud == CloudEmulator:
-		sev = Info
-		reasons = append(reasons, TagEmulator)
-	case tok.Cloud == CloudGermanyRetired:
-		sev = Info
-		reasons = append(reasons, TagRetiredCloud)
-	}
-	reasons = append(reasons, TagConnectionString)
-	if f := spanFlags(t, cs, ce); f&flHTML != 0 {
-		reasons = append(reasons, TagHTMLEscaped)
-	} else if f&flJSON != 0 {
-		reasons = append(reasons, TagJSONEscaped)
-	}
-	if tok.Cloud != CloudPublic && tok.Cloud != CloudNone {
-		reasons = append(reasons, "cloud="+tok.Cloud)
-	}
-	reasons = append(reasons, "kind: account-key", "scope: account-wide (the key can mint any SAS; only rotation revokes it)")
-	st.add(Match{
-		Start:       int(t.lo[cs]),
-		End:         int(t.hi[ce-1]),
-		Token:       tok,
-		Severity:    sev,
-		Reasons:     reasons,
-		Fingerprint: Fingerprint(key),
-	})
-	// the end of the key, not of the connection string: a SharedAccessSignature=
-	// after the key in the same connection string is a credential of its own
-	return ve, true
-}
-
 // detectRegion runs normalisation and parsing on data[rs:re] without the
 // prefilter (used by Parse).
 func (d *Detector) detectRegion(data []byte, rs, re int, now time.Time) Result {
@@ -476,12 +411,13 @@ func (d *Detector) detectRegion(data []byte, rs, re int, now time.Time) Result {
 		if len(data) >= 2 && (data[0] == 0xFE && data[1] == 0xFF || data[0] == 0xFF && data[1] == 0xFE) {
 			s = 2
 		}
+		st.wide, st.be, st.bom, st.inWide = map[int]bool{}, be, s == 2, true
 		st.text(normalize(decodeUTF16(data, s, min(len(data), 2*maxRegion), be, new(text)), new(text)))
 	} else {
 		st.text(normalize(newText(data, rs, re, new(text)), new(text)))
 	}
 	slices.SortStableFunc(st.matches, func(a, b Match) int { return a.Start - b.Start })
-	positions(data, st.matches)
+	st.positions(st.matches)
 	return Result{Matches: st.matches, Rejected: st.rejected, Truncated: st.truncated}
 }
 

@@ -19,21 +19,37 @@
 //	              hands the automaton only small windows, because the automaton alone
 //	              runs below the 0.8 GB/s target (BenchmarkAhoCorasickCore). A blob with
 //	              no candidate costs one pass and no allocation.
+//	              The pre-pass also yields the candidates no pattern names: AccountKey=
+//	              in any case, and a value with the shape of an account key (86 base64
+//	              characters and "==", found at its second '=').
 //	normalize.go  a window around each candidate (4 KiB before, 2 KiB after, merged):
-//	              line continuations, .ipynb source items, HTML entities, JSON escapes,
-//	              adjacent/concatenated string literals, percent-decoding (up to three
+//	              line continuations (a YAML escaped line break drops the indentation),
+//	              .ipynb source items, HTML entities, JSON escapes, adjacent/concatenated
+//	              string literals in every common language ("" '' `` @"" $"" f"", + and
+//	              PowerShell's backtick, shell words "a"'b'), percent-decoding (up to three
 //	              rounds while %3F/%26/%3D remain), UTF-16 LE/BE. Every output byte keeps
 //	              its original span, so offsets map back to the input.
-//	parse.go      URLs, bare tokens (with or without '?', after a prefix such as
-//	              SharedAccessSignature= or an env var), parameters in any order, keys
-//	              case-insensitive, first value wins; pairing a bare token with the
-//	              nearest storage endpoint in the window.
-//	hosts.go      every host form of sas-spec §5.1.
+//	parse.go      URLs (a host only from scheme://host or a storage host name; a
+//	              Markdown autolink may hold spaces), bare tokens (with or without '?',
+//	              after a prefix such as SharedAccessSignature= or an env var), parameters
+//	              in any order, keys case-insensitive, first value wins; a connection
+//	              string's SAS takes the endpoint of its own service.
+//	accounts.go   context of a bare token or key: the nearest storage endpoint or account
+//	              name (--account-name, AccountName=, AZURE_STORAGE_ACCOUNT=, account_name,
+//	              accountName:), the variable of a templated host (${account}.blob...),
+//	              and the parameters a fragment takes from neighbouring string pieces.
+//	hosts.go      every host form of sas-spec §5.1; emulators on loopback, private and
+//	              IPv6 addresses and non-Azure host names.
 //	reject.go     placeholders, signatures that are not 32 bytes of base64, other
 //	              vendors (Google, AWS, hex, Azure Service Bus/Event Hubs/IoT Hub).
-//	classify.go   sas-spec §7: gates G0-G5, the scope x permission x lifetime matrix,
-//	              modifiers, the floor LOW for live tokens; every tag becomes a reason.
-//	detect.go     [New], [Detector.Detect], [Detector.Prefilter], account keys, positions.
+//	keys.go       account keys: connection strings (percent-encoded, any case) and key
+//	              names (--account-key, AZURE_STORAGE_KEY, primary_access_key, accountKey:);
+//	              Cosmos DB keys are rejected.
+//	classify.go   sas-spec §7: a token's fields from its parameters (tokenOf), then gates
+//	              G0-G5, the scope x permission x lifetime matrix, modifiers, the floor LOW
+//	              for live tokens (judgeSAS); account keys (classifyKey); every tag
+//	              becomes a reason.
+//	detect.go     [New], [Detector.Detect], [Detector.Prefilter], positions.
 //
 // Bounds per Detect call: 65536 anchor occurrences, 16384 extracted candidates,
 // 4096 matches, windows merged up to 1 MiB, tokens up to 4 KiB.

@@ -152,6 +152,12 @@ func FuzzPrefilter(f *testing.F) {
 				break
 			}
 		}
+		// the candidates no pattern names: AccountKey= in any case, the shape of a key
+		low := bytes.ToLower(data)
+		naive = naive || bytes.Contains(low, []byte("accountkey=")) || bytes.Contains(low, []byte("accountkey%3d"))
+		for e := keyLen; e <= len(data) && !naive; e++ {
+			_, naive = keyShapeEnd(data, e)
+		}
 		if naive != hit {
 			t.Fatalf("Prefilter = %v, naive search = %v", hit, naive)
 		}

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"strings"
 )
 
@@ -54,7 +55,7 @@ func genSource(n, every int) []byte {
 				b.WriteByte('_')
 			}
 			b.WriteString("= 0x")
-			b.WriteString(itoa(r.IntN(1 << 30)))
+			b.WriteString(strconv.Itoa(r.IntN(1 << 30)))
 			b.WriteString(";\n")
 		case 6:
 			b.WriteString("    # ")

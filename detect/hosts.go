@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"bytes"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -71,17 +73,8 @@ func splitHostPort(h string) (host string, port int) {
 }
 
 func isIPv4(h string) bool {
-	parts := strings.Split(h, ".")
-	if len(parts) != 4 {
-		return false
-	}
-	for _, p := range parts {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || n > 255 || p == "" {
-			return false
-		}
-	}
-	return true
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.Is4()
 }
 
 // validAccount reports whether s is a storage account name: 3-24 of [a-z0-9].
@@ -110,7 +103,7 @@ func validHost(h string) bool {
 			return false
 		}
 	}
-	host, _ := splitHostPort(h)
+	host, port := splitHostPort(h)
 	if strings.HasPrefix(host, "[") {
 		return strings.HasSuffix(host, "]") && len(host) > 2
 	}
@@ -123,7 +116,50 @@ func validHost(h string) bool {
 			return false
 		}
 	}
-	return len(labels) >= 2
+	// one label is a host only with a port: a docker-compose service
+	// (http://azurite:10000/...), not a word followed by "?"
+	return len(labels) >= 2 || port > 0
+}
+
+// ipLiteral parses an IPv4 address or a bracketed IPv6 address.
+func ipLiteral(name string) (netip.Addr, bool) {
+	if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
+		name = name[1 : len(name)-1]
+		if i := strings.IndexByte(name, '%'); i >= 0 { // zone
+			name = name[:i]
+		}
+		a, err := netip.ParseAddr(name)
+		return a, err == nil && a.Is6()
+	}
+	a, err := netip.ParseAddr(name)
+	return a, err == nil && a.Is4()
+}
+
+// isAzureHostName reports a host name under a storage suffix of an Azure
+// cloud or of Azure Stack: never an emulator, whatever its port.
+func isAzureHostName(name string) bool {
+	for _, cs := range cloudSuffixes {
+		if strings.HasSuffix(name, cs.suffix) {
+			return true
+		}
+	}
+	return strings.HasSuffix(name, ".azurestack.external") || strings.HasSuffix(name, ".azure.com") ||
+		strings.HasSuffix(name, ".azure.net") || strings.HasSuffix(name, ".windows.net")
+}
+
+// isEmulatorHost reports the hosts an emulator (Azurite, the storage
+// emulator) runs on, path-style: loopback in any spelling and
+// host.docker.internal on any port; any other IP address (private,
+// IPv6...) or a host name outside Azure (a docker-compose service such as
+// "azurite") on an emulator port.
+func isEmulatorHost(name string, port int) bool {
+	if name == "localhost" || name == "host.docker.internal" || name == "0.0.0.0" {
+		return true
+	}
+	if a, ok := ipLiteral(name); ok {
+		return a.IsLoopback() || a.IsUnspecified() || emulatorPort(port)
+	}
+	return emulatorPort(port) && !isAzureHostName(name)
 }
 
 // parseHost classifies host (lower case, optional port) and path (starting with '/', may be "").
@@ -132,9 +168,17 @@ func parseHost(host, path string) hostInfo {
 	hi := hostInfo{host: host, cloud: CloudCustom, path: path}
 	name, port := splitHostPort(host)
 	name = strings.TrimSuffix(name, ".")
+	labels := strings.Split(name, ".")
+	// Azurite production-style: {acct}.blob.localhost:10000
+	if strings.HasSuffix(name, ".localhost") {
+		hi.cloud = CloudEmulator
+		if len(labels) >= 3 && storageServices[labels[1]] {
+			hi.account, hi.service = labels[0], labels[1]
+		}
+		return hi
+	}
 	// Azurite / emulator, path-style: http://127.0.0.1:10000/devstoreaccount1/...
-	loop := name == "127.0.0.1" || name == "localhost" || name == "[::1]" || name == "host.docker.internal" || name == "0.0.0.0"
-	if loop || (isIPv4(name) && emulatorPort(port)) {
+	if isEmulatorHost(name, port) {
 		hi.cloud = CloudEmulator
 		switch port {
 		case 10000, 10100, 11000, 11100:
@@ -153,15 +197,6 @@ func parseHost(host, path string) hostInfo {
 			if rest == "" {
 				hi.path = ""
 			}
-		}
-		return hi
-	}
-	labels := strings.Split(name, ".")
-	// Azurite production-style: {acct}.blob.localhost:10000
-	if strings.HasSuffix(name, ".localhost") {
-		hi.cloud = CloudEmulator
-		if len(labels) >= 3 && storageServices[labels[1]] {
-			hi.account, hi.service = labels[0], labels[1]
 		}
 		return hi
 	}
@@ -192,6 +227,9 @@ func parseHost(host, path string) hostInfo {
 			}
 		}
 		hi.account = accountLabel(pre[0], &hi)
+		if hi.account == devStoreAccount {
+			hi.cloud = CloudEmulator // the emulator's account, whatever the host says
+		}
 		return hi
 	}
 	// Azure Stack Hub: {acct}.{svc}.{region}.{fqdn}; ASDK: {acct}.blob.local.azurestack.external
@@ -218,6 +256,10 @@ func accountLabel(l string, hi *hostInfo) string {
 	}
 	return l
 }
+
+// devStoreAccount is the emulator's well-known account: a token or key of
+// that account is an emulator's wherever its host says it runs.
+const devStoreAccount = "devstoreaccount1"
 
 // endpointSuffixes are the suffixes whose occurrence in text marks an endpoint
 // a bare token can pair with.
@@ -265,29 +307,34 @@ func findEndpoints(b []byte, limit int) []endpoint {
 			i = j + len(suf)
 		}
 	}
-	// emulator endpoints: the well-known account in a path-style URL or connection string
+	// emulator endpoints: path-style URLs, host:port/account (the account
+	// named elsewhere, AccountName=devstoreaccount1 or UseDevelopmentStorage,
+	// is an account name without a host: findAccountNames)
 	for i := 0; len(out) < limit; {
-		j := indexFold(b, i, "devstoreaccount1")
+		j := bytes.IndexByte(b[i:], '/')
 		if j < 0 {
 			break
 		}
-		ep := endpoint{start: j, end: j + 16}
-		// a path-style URL: host:port/devstoreaccount1
-		if j > 0 && b[j-1] == '/' {
-			s := j - 1
-			for s > 0 && (isHostByte(b[s-1]) || b[s-1] == ':' || b[s-1] == '[' || b[s-1] == ']') && j-s < 64 {
-				s--
-			}
-			if h := strings.ToLower(string(b[s : j-1])); validHost(h) {
-				ep.start, ep.info = s, parseHost(h, "/devstoreaccount1")
-			}
+		j += i
+		i = j + 1
+		if j == 0 || b[j-1] < '0' || b[j-1] > '9' {
+			continue // the port's last digit comes before the path
 		}
-		if ep.info.account == "" {
-			// UseDevelopmentStorage / AccountName=devstoreaccount1: the default blob endpoint
-			ep.info = parseHost("127.0.0.1:10000", "/devstoreaccount1")
+		s := j
+		for s > 0 && (isHostByte(b[s-1]) || b[s-1] == ':' || b[s-1] == '[' || b[s-1] == ']') && j-s < 64 {
+			s--
 		}
-		out = append(out, ep)
-		i = j + 16
+		e := j + 1
+		for e < len(b) && e-j <= 25 && ('a' <= b[e] && b[e] <= 'z' || '0' <= b[e] && b[e] <= '9') {
+			e++
+		}
+		h := strings.ToLower(string(b[s:j]))
+		if !strings.Contains(h, ":") || !validHost(h) {
+			continue
+		}
+		if hi := parseHost(h, string(b[j:e])); hi.cloud == CloudEmulator && hi.account != "" {
+			out = append(out, endpoint{start: s, end: e, info: hi})
+		}
 	}
 	return out
 }

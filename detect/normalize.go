@@ -1,6 +1,9 @@
 package detect
 
-import "bytes"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // Normalisation turns a window of the input into plain text in which a SAS is
 // written with literal '&', '=', '?', '/' and decoded values. Every output byte
@@ -95,36 +98,6 @@ func (w *builder) copyRange(from, to int) {
 	w.pend = 0
 }
 
-func encodeRune(p []byte, r rune) int {
-	switch {
-	case r < 0x80:
-		p[0] = byte(r)
-		return 1
-	case r < 0x800:
-		p[0] = 0xC0 | byte(r>>6)
-		p[1] = 0x80 | byte(r)&0x3F
-		return 2
-	case r < 0x10000:
-		if r >= 0xD800 && r <= 0xDFFF {
-			r = 0xFFFD
-		}
-		p[0] = 0xE0 | byte(r>>12)
-		p[1] = 0x80 | byte(r>>6)&0x3F
-		p[2] = 0x80 | byte(r)&0x3F
-		return 3
-	default:
-		if r > 0x10FFFF {
-			r = 0xFFFD
-			return encodeRune(p, r)
-		}
-		p[0] = 0xF0 | byte(r>>18)
-		p[1] = 0x80 | byte(r>>12)&0x3F
-		p[2] = 0x80 | byte(r>>6)&0x3F
-		p[3] = 0x80 | byte(r)&0x3F
-		return 4
-	}
-}
-
 // decodeUTF16 decodes data[start:end] as UTF-16 (bigEndian or not), aligned
 // at start. Lone surrogates become U+FFFD.
 func decodeUTF16(data []byte, start, end int, bigEndian bool, dst *text) *text {
@@ -140,8 +113,8 @@ func decodeUTF16(data []byte, start, end int, bigEndian bool, dst *text) *text {
 		return uint16(data[i+1])<<8 | uint16(data[i])
 	}
 	put := func(r rune, from, to int) {
-		var buf [4]byte
-		k := encodeRune(buf[:], r)
+		var buf [utf8.UTFMax]byte
+		k := utf8.EncodeRune(buf[:], r) // a lone surrogate becomes U+FFFD
 		for j := range k {
 			w.out.b = append(w.out.b, buf[j])
 			w.out.lo = append(w.out.lo, int32(from))
@@ -290,14 +263,18 @@ func completeSigBefore(b []byte, i int) bool {
 }
 
 // joinLiterals joins adjacent string literals: "a" "b", "a" + "b", "a" \
-// "b", across lines (Python implicit concatenation, Java/JS/Go/C# +).
+// "b", across lines with LF or CRLF (Python implicit concatenation, Java, JS,
+// Go and C# +), with the quotes of every language: backquotes (JS/TS
+// template literals, Go raw strings), prefixed literals (C# @"" $"", Python
+// f"" r"" b""), PowerShell's backtick line continuation after the +, and
+// shell words made of adjacent quoted pieces ("a"'b'"c", no space between).
 func joinLiterals(t, dst *text) *text {
 	b := t.b
 	w := (*builder)(nil)
 	last := 0
 	for i := 1; i+1 < len(b); i++ {
 		q := b[i]
-		if q != '"' && q != '\'' || isSpace(b[i-1]) || b[i-1] == q || b[i-1] == '(' || b[i-1] == ',' {
+		if !isQuote(q) || isSpace(b[i-1]) || b[i-1] == q || b[i-1] == '(' || b[i-1] == ',' {
 			continue
 		}
 		j := i + 1
@@ -313,10 +290,37 @@ func joinLiterals(t, dst *text) *text {
 				j++
 				continue
 			}
+			// PowerShell: a backtick at the end of a line continues it
+			if c == '`' && ops > 0 && j+1 < len(b) && (b[j+1] == '\n' || b[j+1] == '\r') {
+				j++
+				continue
+			}
 			break
 		}
-		if j == i+1 || j+1 >= len(b) || b[j] != q || isSpace(b[j+1]) || b[j+1] == q || b[j+1] == ')' || b[j+1] == ',' ||
-			completeSigBefore(b, i) || hasPrefixFold(b, j+1, "http") {
+		// the next literal, after at most two prefix letters (@"", $@"", f"", rb"")
+		k := j
+		for k < len(b) && k-j < 2 && isLiteralPrefix(b[k]) {
+			k++
+		}
+		if k+1 >= len(b) || !isQuote(b[k]) {
+			continue
+		}
+		q2 := b[k]
+		switch {
+		case j == i+1:
+			// adjacent: a shell word of quoted pieces; "a""b" is an escaped
+			// quote in C#, CSV and SQL, not two literals
+			if k != j || q2 == q {
+				continue
+			}
+		case ops == 0 && q2 != q && bytes.IndexByte(b[i:j], '\n') < 0:
+			// only spaces between literals of different quotes on one
+			// line: prose or YAML ('a' "b"), not a concatenation (Python
+			// mixes quotes in implicit concatenation across lines)
+			continue
+		}
+		if isSpace(b[k+1]) || b[k+1] == q2 || b[k+1] == ')' || b[k+1] == ',' ||
+			completeSigBefore(b, i) || hasPrefixFold(b, k+1, "http") {
 			continue
 		}
 		if w == nil {
@@ -324,14 +328,30 @@ func joinLiterals(t, dst *text) *text {
 		}
 		w.copyRange(last, i)
 		w.pend |= flSplit
-		last = j + 1
-		i = j
+		last = k + 1
+		i = k
 	}
 	if w == nil {
 		return t
 	}
 	w.copyRange(last, len(b))
 	return w.out
+}
+
+// isQuote reports a quote of a string literal: " ' `. A table: joinLiterals
+// asks it for every byte of a region.
+func isQuote(c byte) bool { return quotes[c] }
+
+var quotes = [256]bool{'"': true, '\'': true, '`': true}
+
+// isLiteralPrefix reports the letters that prefix a string literal: C# @ and
+// $, Python f r b u (any case).
+func isLiteralPrefix(c byte) bool {
+	switch c {
+	case '@', '$', 'f', 'F', 'r', 'R', 'b', 'B', 'u', 'U':
+		return true
+	}
+	return false
 }
 
 var htmlEntities = []struct {
@@ -570,6 +590,16 @@ func joinContinuations(t, dst *text) *text {
 		w.copyRange(last, i)
 		w.pend |= flSplit
 		last = i + n
+		// A YAML double-quoted scalar drops the indentation of the line
+		// after an escaped line break ("...&srt=sco\", newline, "    &sp=...").
+		// Only in the middle of a word: after a space the break separates
+		// words (a shell command continued on the next line), and after a
+		// quote the next line starts a literal of its own.
+		if i > 0 && !isSpace(b[i-1]) && !isQuote(b[i-1]) {
+			for last < len(b) && last-i < 256 && (b[last] == ' ' || b[last] == '\t') {
+				last++
+			}
+		}
 		i = last - 1
 	}
 	if w == nil {

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"time"
@@ -38,10 +39,23 @@ type rawSAS struct {
 	url        string // scheme://host/path without the query; "" when bare
 	host       hostInfo
 	hasHost    bool
-	paired     bool   // host taken from an endpoint nearby
-	ownURL     bool   // the query belongs to a URL whose host is not a usable name ({account}.blob...): no pairing
-	lead       string // up to 32 bytes before the query, for vendor checks
+	paired     bool       // host taken from an endpoint nearby
+	ownURL     bool       // the query belongs to a URL whose host is not a usable name ({account}.blob...): no pairing
+	lead       string     // up to 32 bytes before the query, for vendor checks
+	urlStart   int        // > 0: the URL starts here (a Markdown autolink, whose path may hold spaces)
+	hole       string     // the variable that names the account in a templated host (https://${account}.blob...)
+	holeHost   string     // the host after the hole: ".blob.core.windows.net"
+	holePath   string     // the path of the templated URL
+	holeScheme string     // "https://"
+	holeStart  int        // start of the templated URL
+	account    string     // the account of a bare token: its connection string's AccountName, or named nearby
+	pairedAcct bool       // account taken from an account name nearby (paired-account)
+	inferred   []string   // keys taken from neighbouring text (inferred=...)
+	connEPs    []connPair // the connection string's pairs, for a SharedAccessSignature= in one
 }
+
+// connPair is one key=value of a connection string, the key lower case.
+type connPair struct{ key, val string }
 
 func (r *rawSAS) get(k string) (string, bool) {
 	for _, p := range r.params {
@@ -105,45 +119,17 @@ func extractSAS(b []byte, s int) (rawSAS, bool) {
 	for qe < len(b) && !isQTerm(b[qe]) && qe-s < maxTokenLen {
 		qe++
 	}
-	r := rawSAS{start: qs, qs: qs, qe: qe}
-	// a key before the query: SharedAccessSignature=sv=..., AZURE_STORAGE_SAS_TOKEN=sv=..., token:sv=...
-	// amp is the first '&' at or after qs; it is found once per segment, not
-	// once per key=, so that "a=a=a=...sig=" costs linear time, not quadratic
-	amp := -1
-	for qs < s {
-		if amp < qs {
-			amp = qs
-			for amp < qe && b[amp] != '&' {
-				amp++
-			}
+	urlStart := 0
+	if lt, q, gt, ok := autolink(b, s); ok {
+		// <https://host/my file.pdf?sv=...&sig=...>: the URL runs to the '>'
+		urlStart, qs, qe = lt+1, q+1, gt
+		if h := bytes.IndexByte(b[s:qe], '#'); h >= 0 {
+			qe = s + h
 		}
-		seg := b[qs:amp]
-		eq := indexByte(seg, '=')
-		if eq < 0 {
-			break
-		}
-		key := strings.ToLower(string(seg[:eq]))
-		if sasKeys[key] {
-			break
-		}
-		cut := -1
-		for i := len(key) - 1; i >= 0; i-- {
-			if !isKeyByte(key[i]) {
-				cut = i
-				break
-			}
-		}
-		if cut >= 0 && sasKeys[key[cut+1:]] {
-			r.prefix = key[:cut]
-			qs += cut + 1
-			break
-		}
-		if indexByte(seg[eq+1:], '=') < 0 {
-			break
-		}
-		r.prefix = key
-		qs += eq + 1
 	}
+	r := rawSAS{start: qs, qs: qs, qe: qe, urlStart: urlStart}
+	// a key before the query: SharedAccessSignature=sv=..., AZURE_STORAGE_SAS_TOKEN=sv=..., token:sv=...
+	r.prefix, qs, _ = keyPrefix(b, qs, s, qe)
 	r.qs = qs
 	if r.prefix == "sharedaccesssignature" {
 		r.connString = true
@@ -154,7 +140,7 @@ func extractSAS(b []byte, s int) (rawSAS, bool) {
 		for j < qe && b[j] != '&' {
 			j++
 		}
-		if eq := indexByte(b[i:j], '='); eq > 0 {
+		if eq := bytes.IndexByte(b[i:j], '='); eq > 0 {
 			k := strings.ToLower(string(b[i : i+eq]))
 			ve := j
 			if k == "sig" {
@@ -179,11 +165,173 @@ func extractSAS(b []byte, s int) (rawSAS, bool) {
 			cs--
 		}
 		r.start = cs
+		ce := qe
+		for ce < len(b) && isConnByte(b[ce]) && ce-qe < maxConnLen {
+			ce++
+		}
+		r.connEPs = append(connPairs(b[cs:r.qs], nil), connPairs(b[qe:ce], nil)...)
+		r.connHost()
 	case qs > 0 && b[qs-1] == '?':
 		r.parseURL(b, qs-1)
 	}
 	r.end = qe
 	return r, true
+}
+
+// autolink reports whether the sig= at s is inside a Markdown autolink
+// <http(s)://...> on one line whose URL holds a space (a URL without one is
+// read the usual way): the positions of '<', of the '?' and of '>'.
+func autolink(b []byte, s int) (lt, q, gt int, ok bool) {
+	from := max(0, s-maxURLLen-maxTokenLen)
+	if nl := bytes.LastIndexByte(b[from:s], '\n'); nl >= 0 {
+		from += nl + 1
+	}
+	lt = bytes.LastIndexByte(b[from:s], '<')
+	if lt < 0 {
+		return 0, 0, 0, false
+	}
+	lt += from
+	if !hasPrefixFold(b, lt+1, "http://") && !hasPrefixFold(b, lt+1, "https://") {
+		return 0, 0, 0, false
+	}
+	to := min(len(b), s+maxTokenLen)
+	if nl := bytes.IndexByte(b[s:to], '\n'); nl >= 0 {
+		to = s + nl
+	}
+	gt = bytes.IndexByte(b[s:to], '>')
+	if gt < 0 {
+		return 0, 0, 0, false
+	}
+	gt += s
+	inner := b[lt+1 : gt]
+	q = bytes.IndexByte(inner, '?')
+	if q < 0 || lt+1+q > s || bytes.IndexByte(inner, ' ') < 0 || bytes.ContainsAny(inner, "<\"") {
+		return 0, 0, 0, false
+	}
+	return lt, lt + 1 + q, gt, true
+}
+
+// connPairs appends the key=value pairs of a connection string (';'
+// separated, keys lower case; a prefix such as AZURE_STORAGE_CONNECTION_STRING=
+// before the first pair is dropped).
+func connPairs(b []byte, out []connPair) []connPair {
+	for _, kv := range strings.Split(string(b), ";") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		if j := strings.LastIndexAny(k, "=:,&"); j >= 0 {
+			k = k[j+1:]
+		}
+		out = append(out, connPair{strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)})
+	}
+	return out
+}
+
+// connValue returns the first value of key k in a connection string.
+func connValue(ps []connPair, k string) string {
+	for _, p := range ps {
+		if p.key == k && p.val != "" {
+			return p.val
+		}
+	}
+	return ""
+}
+
+// connHost gives a SharedAccessSignature= the endpoint of its own connection
+// string for the service it is used for: the BlobEndpoint when there is one
+// and the token allows blob, otherwise the endpoint of a service the token
+// names (ss, sr, tn), otherwise the first endpoint. The host is the one
+// written there (an Azurite BlobEndpoint stays an Azurite host).
+func (r *rawSAS) connHost() {
+	want := map[string]bool{}
+	if ss, ok := r.get("ss"); ok {
+		for _, c := range []byte(ss) {
+			want[map[byte]string{'b': "blob", 'f': "file", 'q': "queue", 't': "table"}[c]] = true
+		}
+	} else if sr, ok := r.get("sr"); ok {
+		want[map[string]string{"b": "blob", "bv": "blob", "bs": "blob", "c": "blob", "d": "blob", "f": "file", "s": "file"}[sr]] = true
+	} else if _, ok := r.get("tn"); ok {
+		want["table"] = true
+	}
+	ep := ""
+	for _, svc := range []string{"blob", "queue", "table", "file"} {
+		if v := connValue(r.connEPs, svc+"endpoint"); v != "" && (len(want) == 0 || want[svc]) {
+			ep = v
+			break
+		}
+	}
+	if ep == "" {
+		for _, svc := range []string{"blob", "queue", "table", "file"} {
+			if ep = connValue(r.connEPs, svc+"endpoint"); ep != "" {
+				break
+			}
+		}
+	}
+	if ep != "" {
+		rest := ep
+		if i := strings.Index(rest, "://"); i >= 0 {
+			rest = rest[i+3:]
+		}
+		h, p, _ := strings.Cut(rest, "/")
+		if h = strings.ToLower(h); validHost(h) {
+			r.host, r.hasHost = parseHost(h, "/"+p), true
+			return
+		}
+	}
+	if a := strings.ToLower(connValue(r.connEPs, "accountname")); validAccount(a) {
+		r.account = a
+	}
+}
+
+// keyPrefix reads the key written before a query that starts at qs and
+// holds the sig= at s (SharedAccessSignature=sv=..., TOKEN=sv=...): the key,
+// lower case, and where the query really starts. steps counts the bytes it
+// examined, so that a test can check the work is linear: amp, the first
+// '&' at or after qs, is found once per segment, not once per key=, so that
+// "a=a=a=...sig=" costs linear time, not quadratic.
+func keyPrefix(b []byte, qs, s, qe int) (prefix string, start, steps int) {
+	amp := -1
+	for qs < s {
+		if amp < qs {
+			amp = qs
+			for amp < qe && b[amp] != '&' {
+				amp++
+				steps++
+			}
+		}
+		seg := b[qs:amp]
+		eq := bytes.IndexByte(seg, '=')
+		if eq < 0 {
+			break
+		}
+		steps += eq + 1
+		key := strings.ToLower(string(seg[:eq]))
+		if sasKeys[key] {
+			break
+		}
+		cut := -1
+		for i := len(key) - 1; i >= 0; i-- {
+			steps++
+			if !isKeyByte(key[i]) {
+				cut = i
+				break
+			}
+		}
+		if cut >= 0 && sasKeys[key[cut+1:]] {
+			prefix = key[:cut]
+			qs += cut + 1
+			break
+		}
+		next := bytes.IndexByte(seg[eq+1:], '=')
+		if next < 0 {
+			break
+		}
+		steps += next + 1
+		prefix = key
+		qs += eq + 1
+	}
+	return prefix, qs, steps
 }
 
 // keptEscape returns the index of the first %XX in v that normalisation
@@ -197,20 +345,14 @@ func keptEscape(v []byte) int {
 	return len(v)
 }
 
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
-}
-
 // parseURL reads the URL that ends at the '?' at q.
 func (r *rawSAS) parseURL(b []byte, q int) {
 	us := q
 	for us > 0 && !isURLTerm(b[us-1]) && q-us < maxURLLen {
 		us--
+	}
+	if r.urlStart > 0 {
+		us = r.urlStart
 	}
 	u := string(b[us:q])
 	rest := u
@@ -242,54 +384,80 @@ func (r *rawSAS) parseURL(b []byte, q int) {
 	if i := strings.LastIndexByte(hostPart, '@'); i >= 0 {
 		hostPart = hostPart[i+1:]
 	}
+	scheme := strings.Contains(u, "://") || strings.HasPrefix(u, "//")
+	if name, rest, ok := templateHost(hostPart); ok && scheme {
+		// https://${account}.blob.core.windows.net/c?sv=...: the token's own
+		// URL names its account with a variable; the variable's value
+		// nearby names it (resolved by the caller), an endpoint elsewhere
+		// in the text does not
+		r.ownURL = true
+		r.hole, r.holeHost, r.holePath, r.holeStart = name, strings.ToLower(rest), path, us
+		r.holeScheme = "https://"
+		if i := strings.Index(u, "://"); i >= 0 {
+			r.holeScheme = u[:i+3]
+		}
+		return
+	}
+	orig := hostPart
 	hostPart = strings.ToLower(hostPart)
 	if !validHost(hostPart) {
-		// https://{account}.blob.core.windows.net/c?sv=...: the token's own
-		// URL names its account with a template; an endpoint elsewhere in
-		// the text is not it
-		r.ownURL = strings.HasPrefix(hostPart, ".") || strings.Contains(u, "://") && strings.ContainsAny(hostPart, "{}$%")
+		r.ownURL = strings.HasPrefix(hostPart, ".") || scheme && strings.ContainsAny(orig, "{}$%")
+		return
+	}
+	hi := parseHost(hostPart, path)
+	if !scheme && hi.cloud == CloudCustom {
+		// A host comes from scheme://host or a storage host name:
+		// "model_eps3.ckpt?sv=..." names a file, and the token pairs with
+		// the nearest endpoint like any bare token.
 		return
 	}
 	r.url = u
 	r.start = us
-	r.host = parseHost(hostPart, path)
+	r.host = hi
 	r.hasHost = true
+}
+
+// templateHost splits a host whose first label is a template hole, ${name},
+// {name}, $name, %s or {0}, followed by a storage suffix: the variable name
+// ("" when the hole names none) and the rest of the host from the '.'.
+func templateHost(h string) (name, rest string, ok bool) {
+	dot := strings.IndexByte(h, '.')
+	if dot <= 0 {
+		return "", "", false
+	}
+	hole, rest := h[:dot], h[dot:]
+	switch {
+	case strings.HasPrefix(hole, "${") && strings.HasSuffix(hole, "}"):
+		name = hole[2 : len(hole)-1]
+	case strings.HasPrefix(hole, "{") && strings.HasSuffix(hole, "}"):
+		name = hole[1 : len(hole)-1]
+	case strings.HasPrefix(hole, "$"):
+		name = strings.Trim(hole[1:], "()")
+	case hole == "%s":
+	default:
+		return "", "", false
+	}
+	hi := parseHost("hole"+strings.ToLower(rest), "")
+	if hi.cloud == CloudCustom || hi.service == "" {
+		return "", "", false
+	}
+	if strings.Trim(name, "0123456789") == "" || !isIdent(name) {
+		name = "" // {0}, {}: positional
+	}
+	return name, rest, true
+}
+
+func isIdent(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isKeyByte(s[i]) && s[i] != '.' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func isSchemeByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'
-}
-
-// pair gives a bare token the storage endpoint nearest to it, before or
-// after (a tie goes to the one before: code usually names the account URL
-// first). Nearest, not "any before": in an HTTP request the Host header
-// follows the request line, and an unrelated endpoint earlier in the file
-// must not win.
-func (r *rawSAS) pair(eps []endpoint) {
-	if r.hasHost || r.ownURL || len(eps) == 0 {
-		return
-	}
-	best, bestDist := -1, 0
-	for i, e := range eps {
-		var dist int
-		switch {
-		case e.end <= r.qs:
-			dist = r.qs - e.end
-		case e.start >= r.qe:
-			dist = e.start - r.qe + 1 // +1: ties go to the endpoint before
-		default:
-			continue // overlaps the token itself
-		}
-		if best < 0 || dist < bestDist {
-			best, bestDist = i, dist
-		}
-	}
-	if best < 0 {
-		return
-	}
-	r.host = eps[best].info
-	r.hasHost = true
-	r.paired = true
 }
 
 // parseTime accepts every time format of sas-spec §1.1 (and RFC 3339 offsets).
@@ -369,6 +537,11 @@ func (t Token) GoString() string {
 // kind, account, fields and fingerprint.
 func (t Token) Canonical() Secret {
 	if t.Kind == KindAccountKey {
+		if t.Host == "" && t.Account != "" {
+			// an account named near the key, no endpoint: the az CLI form
+			// (a connection string would imply the account's default endpoint)
+			return NewSecret("--account-name " + t.Account + " --account-key " + t.Signature.Reveal())
+		}
 		s := "AccountName=" + t.Account + ";AccountKey=" + t.Signature.Reveal()
 		if t.Host != "" {
 			s = "BlobEndpoint=https://" + t.Host + ";" + s
@@ -400,6 +573,10 @@ func (t Token) Canonical() Secret {
 		return NewSecret("http://" + t.Host + "/" + t.Account + "/?" + q.String())
 	case t.Host != "":
 		return NewSecret("https://" + t.Host + "/?" + q.String())
+	case t.Account != "":
+		// an account named near a bare token: the connection-string form
+		// names it without inventing a host
+		return NewSecret("AccountName=" + t.Account + ";SharedAccessSignature=" + q.String())
 	}
 	return NewSecret(q.String())
 }

@@ -3,6 +3,7 @@ package detect
 import (
 	"bytes"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -17,6 +18,7 @@ const (
 	clsSig16                       // s\0i\0g\0= : UTF-16 text with a sig= in it
 	clsKey                         // AccountKey=
 	clsKey16                       // AccountKey= in UTF-16
+	clsKeyShape                    // 86 base64 characters and "==": an account key outside a connection string
 	clsConn                        // SharedAccessSignature (context only)
 	clsHost                        // storage endpoint suffixes (context only)
 	clsEmulator                    // devstoreaccount1, emulator ports (context only)
@@ -24,8 +26,9 @@ const (
 
 // primary reports whether the class starts a candidate; the other classes only
 // give context (an endpoint to pair a bare token with) and never a finding by
-// themselves, because every SAS has a sig and every key an AccountKey=.
-func (c anchorClass) primary() bool { return c <= clsKey16 }
+// themselves, because every SAS has a sig and every key an AccountKey= or
+// the shape of a key.
+func (c anchorClass) primary() bool { return c <= clsKeyShape }
 
 type anchor struct {
 	pat []byte
@@ -80,7 +83,7 @@ func buildAnchors() []anchor {
 	}
 	for _, base := range []int{10000, 10100, 11000, 11100} {
 		for i := range 5 {
-			add(":"+itoa(base+i)+"/", clsEmulator)
+			add(":"+strconv.Itoa(base+i)+"/", clsEmulator)
 		}
 	}
 	return out
@@ -128,20 +131,6 @@ func utf16le(s string) string {
 	}
 	// drop the trailing NUL so that the same pattern also matches big-endian text
 	return string(b[:len(b)-1])
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	return string(b[i:])
 }
 
 func lower(c byte) byte {
@@ -208,21 +197,40 @@ func sortCands(c []cand) {
 var triggerBytes = [...]byte{'=', '%', '\\', '&'}
 
 // trigger reports whether the trigger byte at data[i] follows a g or y.
-func trigger(data []byte, i int) bool {
+func trigger(data []byte, i int) bool { return prevClass(data, i) == prevTrigger }
+
+// What the byte before a trigger byte says (prevClass).
+const (
+	prevNone    = 0 // anything else: no candidate
+	prevTrigger = 1 // g or y, any case: a trigger
+	prevEquals  = 2 // '=': the second '=' of "==" (an account key's padding)
+	prevNUL     = 3 // NUL: look one byte further back (UTF-16)
+)
+
+var prevClasses = [256]uint8{'g': prevTrigger, 'G': prevTrigger, 'y': prevTrigger, 'Y': prevTrigger, '=': prevEquals, 0: prevNUL}
+
+// prevClass classifies the byte before data[i] with one table load: the
+// pre-pass calls it for every '=' of the input, so the common answer
+// (prevNone) costs a load and a compare. A NUL is skipped once (UTF-16
+// text), and "=\x00=" is not "==".
+func prevClass(data []byte, i int) uint8 {
 	if i == 0 {
-		return false
+		return prevNone
 	}
-	p := data[i-1]
-	if p == 0 && i >= 2 {
-		p = data[i-2]
+	c := prevClasses[data[i-1]]
+	if c == prevNUL {
+		if i < 2 {
+			return prevNone
+		}
+		c = prevClasses[data[i-2]] & prevTrigger
 	}
-	p |= 0x20
-	return p == 'g' || p == 'y'
+	return c
 }
 
 const (
 	prepassChunk = 64 << 10 // bytes scanned per round of IndexByte passes (stays in L2)
 	maxTriggers  = 256      // triggers per chunk before the whole chunk goes to the automaton
+	maxShapes    = 64       // "==" after a base64 character per chunk, idem
 	anchorReach  = 32       // >= the longest anchor: the automaton window on each side of a trigger
 )
 
@@ -240,9 +248,10 @@ type cand struct {
 func (p *prefilter) scan(data []byte, limit int) ([]cand, bool) {
 	var out []cand
 	var trig [maxTriggers]int
+	var shapes [maxShapes]int
 	for cs := 0; cs < len(data) && len(out) < limit; cs += prepassChunk {
 		ce := min(cs+prepassChunk, len(data))
-		n := 0
+		n, ns := 0, 0
 		overflow := false
 	passes:
 		for _, tb := range triggerBytes {
@@ -253,7 +262,25 @@ func (p *prefilter) scan(data []byte, limit int) ([]cand, bool) {
 				}
 				q := off + i
 				off = q + 1
-				if !trigger(data, q) {
+				pc := prevClass(data, q)
+				if pc == prevNone {
+					continue // nearly every '=': one load, one compare
+				}
+				if pc != prevTrigger {
+					// The second '=' of an account key's padding: no anchor
+					// names it, so its shape is the candidate. Only after
+					// "==" that follows a base64 character, which is rare
+					// in text ("x == y" ends at its blank). Positions are
+					// kept, not checked, here: this loop runs for every
+					// '=' of the input and stays small.
+					if pc == prevEquals && tb == '=' && q >= keyLen-1 && isB64Char(data[q-2]) {
+						if ns == len(shapes) {
+							overflow = true
+							break passes
+						}
+						shapes[ns] = q
+						ns++
+					}
 					continue
 				}
 				if n == len(trig) {
@@ -264,14 +291,28 @@ func (p *prefilter) scan(data []byte, limit int) ([]cand, bool) {
 				n++
 			}
 		}
+		if overflow {
+			out = p.window(out, data, max(0, cs-anchorReach), min(len(data), ce+anchorReach), limit)
+			out = unanchored(out, data, cs, ce, limit)
+			continue
+		}
+		for _, q := range shapes[:ns] {
+			if ks, ok := keyShapeEnd(data, q+1); ok && len(out) < limit {
+				out = append(out, cand{pos: ks, cls: clsKeyShape})
+			}
+		}
 		if n == 0 {
 			continue
 		}
-		if overflow {
-			out = p.window(out, data, max(0, cs-anchorReach), min(len(data), ce+anchorReach), limit)
-			continue
+		slices.Sort(trig[:n])
+		for _, q := range trig[:n] {
+			// AccountKey= in any case, not only the spellings the
+			// automaton has patterns for (accountKey=, ACCOUNTkey=...)
+			if ak := q - len("accountkey"); ak >= 0 && data[q-1]|0x20 == 'y' && (data[q] == '=' || hasPrefixFold(data, q, "%3d")) &&
+				hasPrefixFold(data, ak, "accountkey") && len(out) < limit {
+				out = append(out, cand{pos: ak, cls: clsKey})
+			}
 		}
-		insertionSort(trig[:n])
 		ws, we := -1, -1
 		for _, q := range trig[:n] {
 			s, e := max(0, q-anchorReach), min(len(data), q+anchorReach)
@@ -315,10 +356,66 @@ func (p *prefilter) window(out []cand, data []byte, ws, we, limit int) []cand {
 	return out
 }
 
-func insertionSort(a []int) {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j] < a[j-1]; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
+// unanchored appends the candidates the automaton has no pattern for, in
+// data[cs:ce]: AccountKey= in any case and the shape of an account key. The
+// pre-pass finds them at its trigger positions; this is its fallback for a
+// chunk with too many triggers to keep.
+func unanchored(out []cand, data []byte, cs, ce, limit int) []cand {
+	for off := cs; off < ce && len(out) < limit; {
+		i := bytes.IndexByte(data[off:ce], '=')
+		if i < 0 {
+			break
+		}
+		q := off + i
+		off = q + 1
+		if q == 0 {
+			continue
+		}
+		if data[q-1] == '=' {
+			if ks, ok := keyShapeEnd(data, q+1); ok {
+				out = append(out, cand{pos: ks, cls: clsKeyShape})
+			}
+		} else if p := q - len("accountkey"); p >= 0 && hasPrefixFold(data, p, "accountkey") {
+			out = append(out, cand{pos: p, cls: clsKey})
 		}
 	}
+	for off := cs; off+2 < ce && len(out) < limit; {
+		i := bytes.IndexByte(data[off:ce], '%')
+		if i < 0 {
+			break
+		}
+		q := off + i
+		off = q + 1
+		if p := q - len("accountkey"); p >= 0 && hasPrefixFold(data, q, "%3d") && hasPrefixFold(data, p, "accountkey") {
+			out = append(out, cand{pos: p, cls: clsKey})
+		}
+	}
+	return out
+}
+
+// keyLen is the length of an account key in base64: 64 bytes, 86 characters and "==".
+const keyLen = 88
+
+// keyShapeEnd reports whether data[e-keyLen:e] has the shape of an account
+// key: exactly 86 base64 characters (not part of a longer run) and "==". It
+// returns the start of the key.
+func keyShapeEnd(data []byte, e int) (int, bool) {
+	s := e - keyLen
+	if s < 0 || e > len(data) || data[e-1] != '=' || data[e-2] != '=' {
+		return 0, false
+	}
+	if s > 0 && isB64Char(data[s-1]) || e < len(data) && (isB64Char(data[e]) || data[e] == '=') {
+		return 0, false
+	}
+	for i := e - 3; i >= s; i-- { // backward: "a==b" in code fails at once
+		if !isB64Char(data[i]) {
+			return 0, false
+		}
+	}
+	return s, true
+}
+
+// isB64Char reports a base64 character other than the padding '='.
+func isB64Char(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '/'
 }

@@ -62,7 +62,7 @@ const (
 	KindAccount        Kind = "account"         // account SAS: ss + srt
 	KindService        Kind = "service"         // service SAS: sr, tn, or a queue URL
 	KindUserDelegation Kind = "user-delegation" // user delegation SAS: skoid, sktid, ...
-	KindAccountKey     Kind = "account-key"     // AccountKey= in a connection string
+	KindAccountKey     Kind = "account-key"     // AccountKey= in a connection string, or a key-shaped value under a key name
 )
 
 // Secret holds a credential. Every way of printing or encoding it yields a
@@ -124,7 +124,7 @@ type Token struct {
 	SP            string    // sp exactly as found (decoded)
 	Start, Expiry time.Time // st and effective expiry (min(se, ske) for user delegation)
 	Signature     Secret    // sig (percent-decoded; a raw '+' stays '+'); the account key for KindAccountKey
-	Query         Secret    // the SAS query string as found, decoded; contains sig
+	Query         Secret    // the SAS query string as found, decoded; contains sig; parameters inferred from neighbouring text (tag inferred=...) follow it
 	URL           Secret    // the whole URL when the token was part of one
 	Redacted      string    // the query string (or connection string) with the signature masked
 }
@@ -133,7 +133,7 @@ type Token struct {
 // holds the signature outside a Secret.
 type Match struct {
 	Start, End   int // byte offsets of the occurrence in the input; 0 <= Start < End <= len(input)
-	Line, Column int // 1-based position of Start (column in bytes)
+	Line, Column int // 1-based position of Start (column in bytes; in characters in UTF-16 text)
 	Token        Token
 	Severity     Severity
 	Expired      bool
@@ -144,8 +144,9 @@ type Match struct {
 // Result is what one Detect call found.
 type Result struct {
 	Matches []Match
-	// Rejected counts candidates that looked like a SAS but were not a secret:
-	// placeholders, signatures that do not decode to 32 bytes, other vendors' sig=.
+	// Rejected counts candidates that looked like a SAS or a key but were not a
+	// storage secret: placeholders, signatures that do not decode to 32 bytes,
+	// other vendors' sig=, Cosmos DB account keys.
 	Rejected int
 	// Truncated is set when a resource bound of Detect was reached (too many
 	// anchors, candidates or matches in one input): part of the input was not
