@@ -9,6 +9,7 @@ import (
 	"iter"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -32,7 +33,7 @@ func (r *Repo) Blobs(ctx context.Context) iter.Seq2[crawler.Blob, error] {
 		s := &scan{r: r, yield: yield, parent: ctx}
 		finished := s.run(dctx)
 		r.mu.Lock()
-		r.cov.Complete = finished && !s.stopped && len(r.cov.Skips) == 0 && len(r.cov.Errors) == 0
+		r.cov.Complete = finished && !s.stopped && len(r.cov.Skips) == 0
 		r.mu.Unlock()
 	}
 }
@@ -44,6 +45,33 @@ type scan struct {
 	parent  context.Context
 	stopped bool  // the consumer stopped or the run ended early
 	used    int64 // blob bytes admitted (budget)
+	// done holds the ID of every object the git program's enumeration has
+	// yielded something for (a blob, a message or a skip), 20 bytes each,
+	// so that the object walk that takes over when the enumeration dies
+	// yields nothing twice. Sorted once the walk starts.
+	done     []oid20
+	fellBack bool
+}
+
+// record notes that something was yielded for oid by the git enumeration.
+func (s *scan) record(oid string) {
+	if o, ok := toOID20(oid); ok {
+		s.done = append(s.done, o)
+	}
+}
+
+// yielded reports whether the git enumeration yielded something for oid
+// (only after the fallback sorted done).
+func (s *scan) yielded(oid string) bool {
+	if !s.fellBack || len(s.done) == 0 {
+		return false
+	}
+	o, ok := toOID20(oid)
+	if !ok {
+		return false
+	}
+	_, found := slices.BinarySearchFunc(s.done, o, func(a, b oid20) int { return bytes.Compare(a[:], b[:]) })
+	return found
 }
 
 // run returns true when the whole graph was enumerated.
@@ -60,10 +88,18 @@ func (s *scan) run(ctx context.Context) bool {
 	if r.empty {
 		return true
 	}
+	for _, rf := range r.missingRefs() {
+		if !s.skip(crawler.Origin{Repo: r.cfg.Repo, Commit: rf.oid}, crawler.SkipMissing, 0,
+			fmt.Errorf("ref %s points at missing object %s", truncate(rf.name, 200), rf.oid)) {
+			return false
+		}
+	}
 	if r.git != "" {
 		return s.runGit(ctx)
 	}
-	return s.runWalk(ctx)
+	rd := r.reader(ctx)
+	defer rd.close()
+	return s.runWalk(ctx, rd)
 }
 
 func (s *scan) emit(b crawler.Blob, err error) bool {
@@ -129,18 +165,24 @@ func (s *scan) skipBlob(oid, p string, reason crawler.SkipReason, size int64) bo
 
 var lfsPrefix = []byte("version https://git-lfs.github.com/spec/v1")
 
-// blob yields a blob and, for an LFS pointer, also a skip.
-func (s *scan) blob(oid, p string, data []byte) bool {
+// blob yields a blob and, for an LFS pointer, also a skip. release, when
+// not nil, is the blob's crawler.Blob.Release: data is not touched after
+// the yield.
+func (s *scan) blob(oid, p string, data []byte, release func()) bool {
 	o := crawler.Origin{Repo: s.r.cfg.Repo, Path: p}
 	s.r.mu.Lock()
 	s.r.cov.Blobs++
 	s.r.cov.Bytes += int64(len(data))
 	s.r.mu.Unlock()
-	if !s.emit(crawler.Blob{ID: oid, Data: data, Origin: o, Line: 1}, nil) {
+	lfs := int64(-1)
+	if len(data) < 1024 && bytes.HasPrefix(data, lfsPrefix) {
+		lfs = lfsSize(data)
+	}
+	if !s.emit(crawler.Blob{ID: oid, Data: data, Origin: o, Line: 1, Release: release}, nil) {
 		return false
 	}
-	if len(data) < 1024 && bytes.HasPrefix(data, lfsPrefix) {
-		return s.skip(o, crawler.SkipLFS, lfsSize(data), errors.New("git LFS pointer: content not in the repository"))
+	if lfs >= 0 {
+		return s.skip(o, crawler.SkipLFS, lfs, errors.New("git LFS pointer: content not in the repository"))
 	}
 	if path.Base(p) == ".gitmodules" {
 		return s.skip(o, crawler.SkipSubmodule, 0, errors.New("submodules are not fetched"))
@@ -158,8 +200,17 @@ func lfsSize(data []byte) int64 {
 	return 0
 }
 
-// message yields a commit or tag message.
-func (s *scan) message(oid, typ string, data []byte) bool {
+// message yields a commit or tag message; release as for blob (called here
+// when nothing is yielded).
+func (s *scan) message(oid, typ string, data []byte, release func()) bool {
+	handedOver := false
+	if release != nil {
+		defer func() {
+			if !handedOver {
+				release()
+			}
+		}()
+	}
 	o := crawler.Origin{Repo: s.r.cfg.Repo}
 	var msg []byte
 	switch typ {
@@ -187,7 +238,8 @@ func (s *scan) message(oid, typ string, data []byte) bool {
 	if len(msg) == 0 {
 		return true
 	}
-	return s.emit(crawler.Blob{ID: oid, Data: msg, Origin: o, Line: 1, Message: true}, nil)
+	handedOver = true
+	return s.emit(crawler.Blob{ID: oid, Data: msg, Origin: o, Line: 1, Message: true, Release: release}, nil)
 }
 
 // sinceArgs returns "^oid" lines for the SinceTips that exist.
@@ -212,34 +264,44 @@ func (s *scan) sinceTips(rd objReader) []string {
 type item struct {
 	oid, typ, path string
 	size           int64
-	fetch          bool   // content was requested from cat-file --batch
+	fetch          bool               // content was requested from cat-file --batch
 	reason         crawler.SkipReason // skip reason when not fetched
-	err            error  // enumeration failure
+	err            error              // enumeration failure
 }
 
-// runGit enumerates with `git rev-list --objects | git cat-file
-// --batch-check` and reads the admitted objects through a pipelined `git
-// cat-file --batch`; after a cat-file failure (a corrupt object) the rest is
-// read one by one with a restarted process.
+// runGit enumerates with `git rev-list --objects --missing=print | git
+// cat-file --batch-check` from the refs listed at Open (never --all: one
+// ref to a missing object would stop it) and reads the admitted objects
+// through a pipelined `git cat-file --batch`; after a cat-file failure (a
+// corrupt object) the rest is read one by one with a restarted process.
+// Missing objects are reported, never fetched. When the enumeration itself
+// fails (a missing commit, a tree too deep for git's recursion), the object
+// walk takes over and yields what was not yielded yet.
 func (s *scan) runGit(ctx context.Context) bool {
 	r := s.r
+	starts := r.starts()
+	if len(starts) == 0 {
+		return true
+	}
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rd := r.newCatFile(pctx)
 	defer rd.close()
 	var stdin strings.Builder
+	for _, t := range starts {
+		stdin.WriteString(t + "\n")
+	}
 	for _, t := range s.sinceTips(rd) {
 		stdin.WriteString("^" + t + "\n")
 	}
 
 	// A commit-only walk is cheap; if it fails (a missing or corrupt commit)
 	// rev-list --objects would stop early, so walk around the damage instead.
-	if _, err := r.runGit(pctx, []byte(stdin.String()), "rev-list", "--all", "--stdin", "--count"); err != nil {
+	if _, err := r.runGit(pctx, []byte(stdin.String()), "rev-list", "--stdin", "--count"); err != nil {
 		if ctx.Err() != nil {
 			return s.interrupted(ctx)
 		}
-		r.log.Warn("commit graph incomplete; walking objects one by one", "repo", r.cfg.Repo, "err", err)
-		return s.runWalk(ctx)
+		return s.fallback(ctx, fmt.Errorf("commit graph incomplete: %w", err))
 	}
 
 	pr, pw, err := os.Pipe()
@@ -247,7 +309,7 @@ func (s *scan) runGit(ctx context.Context) bool {
 		return s.fatal(fmt.Errorf("pipe: %w", err))
 	}
 	rlErr, ckErr, btErr := &tailBuffer{max: 2048}, &tailBuffer{max: 2048}, &tailBuffer{max: 2048}
-	rl := r.command(pctx, "rev-list", "--objects", "--all", "--stdin")
+	rl := r.command(pctx, "rev-list", "--objects", "--missing=print", "--stdin")
 	rl.Stdin, rl.Stdout, rl.Stderr = strings.NewReader(stdin.String()), pw, rlErr
 	ck := r.command(pctx, "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize) %(rest)")
 	ck.Stdin, ck.Stderr = pr, ckErr
@@ -345,16 +407,28 @@ func (s *scan) runGit(ctx context.Context) bool {
 			return s.interrupted(ctx)
 		}
 		if it.err != nil {
-			r.addError(it.err)
-			s.skip(crawler.Origin{Repo: r.cfg.Repo}, crawler.SkipEnumeration, 0, it.err)
-			return false
+			// Stop git and wait for the enumerating goroutine before the
+			// walk starts: done must not change under it.
+			cancel()
+			for range items {
+			}
+			<-done
+			bt.Wait()
+			if ctx.Err() != nil {
+				return s.interrupted(ctx)
+			}
+			return s.fallback(ctx, it.err)
 		}
+		s.record(it.oid)
 		if !it.fetch {
 			var ok bool
-			if it.reason == crawler.SkipUnreadable {
+			switch it.reason {
+			case crawler.SkipMissing:
+				ok = s.missing(it.oid, it.path)
+			case crawler.SkipUnreadable:
 				ok = s.skip(crawler.Origin{Repo: r.cfg.Repo, Path: it.path}, crawler.SkipUnreadable, 0,
-					fmt.Errorf("object %s: %w", it.oid, errMissing))
-			} else {
+					fmt.Errorf("object %s: ambiguous or unreadable", it.oid))
+			default:
 				ok = s.skipBlob(it.oid, it.path, it.reason, it.size)
 			}
 			if !ok {
@@ -363,11 +437,21 @@ func (s *scan) runGit(ctx context.Context) bool {
 			continue
 		}
 		var data []byte
+		var release func()
 		var rerr error
 		if !broken {
 			_, size, err := readHeader(br, it.oid)
+			if err == nil && size != it.size {
+				err = fmt.Errorf("object %s changed size", it.oid)
+			}
 			if err == nil {
-				data, err = readBody(br, size)
+				// Straight from the pipe into a recycled buffer.
+				buf := getBuffer(int(size))
+				if err = readBodyInto(br, buf); err != nil {
+					putBuffer(buf)
+				} else {
+					data, release = buf, func() { putBuffer(buf) }
+				}
 			}
 			if err != nil && !errors.Is(err, errMissing) {
 				broken = true
@@ -406,9 +490,9 @@ func (s *scan) runGit(ctx context.Context) bool {
 		}
 		var ok bool
 		if it.typ == "blob" {
-			ok = s.blob(it.oid, it.path, data)
+			ok = s.blob(it.oid, it.path, data, release)
 		} else {
-			ok = s.message(it.oid, it.typ, data)
+			ok = s.message(it.oid, it.typ, data, release)
 		}
 		if !ok {
 			return false
@@ -418,6 +502,37 @@ func (s *scan) runGit(ctx context.Context) bool {
 		return s.interrupted(ctx)
 	}
 	return !s.stopped
+}
+
+// fallback reads the repository with the object walk (go-git's reader)
+// after the git program's enumeration failed with err, yielding only what
+// the enumeration did not yield. The failure is not a loss of coverage by
+// itself: what the walk cannot read it yields as skips.
+func (s *scan) fallback(ctx context.Context, err error) bool {
+	r := s.r
+	r.log.Warn("git enumeration failed; walking objects one by one", "repo", r.cfg.Repo, "err", err)
+	r.addError(err)
+	r.mu.Lock()
+	r.cov.Fallback = true
+	r.mu.Unlock()
+	slices.SortFunc(s.done, func(a, b oid20) int { return bytes.Compare(a[:], b[:]) })
+	s.done = slices.Compact(s.done)
+	s.fellBack = true
+	rd := &goGitReader{st: openGoGit(r.gitDir)}
+	defer rd.close()
+	return s.runWalk(ctx, rd)
+}
+
+// missing yields the skip for an object the graph names but the
+// repository lacks. In a partial clone made by this package the missing
+// blobs are those the clone filter left on the server for their size.
+func (s *scan) missing(oid, p string) bool {
+	o := crawler.Origin{Repo: s.r.cfg.Repo, Path: p}
+	if s.r.filtered > 0 {
+		return s.skip(o, crawler.SkipTooLarge, 0,
+			fmt.Errorf("object %s larger than %d bytes: left on the server by the clone", oid, s.r.filtered))
+	}
+	return s.skip(o, crawler.SkipMissing, 0, fmt.Errorf("object %s: %w", oid, errMissing))
 }
 
 func (s *scan) fatal(err error) bool {
@@ -486,21 +601,31 @@ func (s *scan) enumerate(ctx context.Context, ck *bufio.Reader, w interface{ Wri
 // that are not scanned (trees).
 func (s *scan) decide(line []byte) (item, bool) {
 	oid, rest, _ := bytes.Cut(line, []byte(" "))
+	// rev-list --missing=print names a missing object "?ID"; cat-file then
+	// answers "?ID missing" without looking it up (no lazy fetch).
+	oid = bytes.TrimPrefix(oid, []byte("?"))
 	it := item{oid: string(oid)}
 	typ, rest, _ := bytes.Cut(rest, []byte(" "))
-	it.typ = string(typ)
+	it.typ = objectType(typ)
 	if it.typ == "missing" || it.typ == "ambiguous" {
+		if !validOID(it.oid) {
+			it.err = fmt.Errorf("unexpected batch-check line %q", truncate(string(line), 100))
+			return it, true
+		}
 		it.reason = crawler.SkipUnreadable
+		if it.typ == "missing" {
+			it.reason = crawler.SkipMissing
+		}
 		return it, true
 	}
 	sz, p, _ := bytes.Cut(rest, []byte(" "))
-	size, err := strconv.ParseInt(string(sz), 10, 64)
+	size, err := parseSize(sz)
 	if err != nil || !validOID(it.oid) {
 		it.err = fmt.Errorf("unexpected batch-check line %q", truncate(string(line), 100))
 		return it, true
 	}
 	it.size = size
-	it.path = string(bytes.ToValidUTF8(p, []byte("\uFFFD")))
+	it.path = string(p) // raw bytes, as git stores them
 	switch it.typ {
 	case "blob":
 		if reason := s.admit(size); reason != "" {

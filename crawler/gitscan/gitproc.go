@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
 	"os/exec"
 	"strconv"
 	"strings"
@@ -58,7 +57,10 @@ func gitVersionOK(s string) bool {
 }
 
 // hardenedArgs are given before every git subcommand: nothing configured in
-// the repository may run a program or redirect object reads.
+// the repository may run a program, redirect object reads or reach a
+// network. Local reads allow no protocol at all (a partial clone's promisor
+// remote is never contacted); a clone or fetch allows only its own scheme
+// (see [Repo.cloneCommand]).
 var hardenedArgs = []string{
 	"-c", "core.hooksPath=/dev/null",
 	"-c", "core.fsmonitor=false",
@@ -67,8 +69,6 @@ var hardenedArgs = []string{
 	"-c", "core.askPass=",
 	"-c", "credential.helper=",
 	"-c", "protocol.allow=never",
-	"-c", "protocol.https.allow=always",
-	"-c", "protocol.http.allow=always",
 	"-c", "protocol.ext.allow=never",
 	"-c", "protocol.file.allow=never",
 	"-c", "core.alternateRefsCommand=",
@@ -76,13 +76,15 @@ var hardenedArgs = []string{
 	"-c", "gpg.program=false",
 	"-c", "log.showSignature=false",
 	"-c", "i18n.logOutputEncoding=UTF-8",
+	"-c", "fetch.recurseSubmodules=false",
 	"--no-replace-objects",
 }
 
-// command returns a hardened git command on the repository: a minimal
-// environment (empty HOME, no system or global config, no prompts, no
-// replace objects, http/https only) and the overrides in hardenedArgs.
-// Secrets are never passed on its command line.
+// command returns a hardened git command on the repository for local reads:
+// a minimal environment (empty HOME, no system or global config, no
+// prompts, no replace objects, no lazy fetching, no protocol allowed) and
+// the overrides in hardenedArgs. Secrets are never passed on its command
+// line. Cancelling ctx kills the command's whole process group.
 func (r *Repo) command(ctx context.Context, args ...string) *exec.Cmd {
 	full := make([]string, 0, len(hardenedArgs)+2+len(args))
 	full = append(full, hardenedArgs...)
@@ -90,28 +92,45 @@ func (r *Repo) command(ctx context.Context, args ...string) *exec.Cmd {
 	full = append(full, args...)
 	cmd := exec.CommandContext(ctx, r.git, full...)
 	cmd.Dir = r.gitDir
-	cmd.Env = []string{
+	cmd.Env = r.baseEnv("none")
+	setupProcess(cmd)
+	return cmd
+}
+
+// baseEnv is the environment of every git child. allow is the
+// colon-separated list of transports git may use (GIT_ALLOW_PROTOCOL takes
+// precedence over any protocol.* configuration, the repository's included);
+// "none" names no transport.
+func (r *Repo) baseEnv(allow string) []string {
+	return []string{
 		"PATH=/usr/bin:/bin",
 		"HOME=" + r.home,
 		"XDG_CONFIG_HOME=" + r.home,
 		"GIT_CONFIG_NOSYSTEM=1",
 		"GIT_CONFIG_GLOBAL=/dev/null",
 		"GIT_NO_REPLACE_OBJECTS=1",
+		"GIT_NO_LAZY_FETCH=1",                             // git 2.44+: a missing object is never fetched
 		"GIT_GRAFT_FILE=/nonexistent/sasquatch-no-grafts", // info/grafts could hide history
 		"GIT_TERMINAL_PROMPT=0",
-		"GIT_ALLOW_PROTOCOL=http:https",
+		"GIT_ALLOW_PROTOCOL=" + allow,
+		"GIT_PROTOCOL_FROM_USER=0",
 		"GIT_OPTIONAL_LOCKS=0",
 		"GIT_ATTR_NOSYSTEM=1",
 		"GIT_ASKPASS=",
 		"SSH_ASKPASS=",
 		"LC_ALL=C",
 	}
+}
+
+// setupProcess starts cmd in its own process group (a Ctrl-C on the terminal
+// reaches sasquatch, which cancels ctx and stops git cleanly, instead of
+// killing git first and making an interrupted read look like a corrupt
+// object) and makes cancellation kill the whole group: git's helpers
+// (remote-https, index-pack, a lazy fetch) stop with it.
+func setupProcess(cmd *exec.Cmd) {
 	cmd.WaitDelay = waitDelay
-	// Its own process group: a Ctrl-C on the terminal reaches sasquatch,
-	// which cancels ctx and stops git cleanly, instead of killing git first
-	// and making an interrupted read look like a corrupt object.
 	ownProcessGroup(cmd)
-	return cmd
+	cmd.Cancel = func() error { return killGroup(cmd) }
 }
 
 // runGit runs a short git command and returns its standard output.
@@ -167,11 +186,6 @@ type catFile struct {
 	out      *bufio.Reader
 	stderr   *tailBuffer
 	restarts int
-
-	bulk      *exec.Cmd // cat-file --batch for readMany, started lazily
-	bulkIn    *bufio.Writer
-	bulkClose io.Closer
-	bulkOut   *bufio.Reader
 }
 
 const maxRestarts = 1000
@@ -213,14 +227,12 @@ func stopProcess(cmd **exec.Cmd, in io.Closer) {
 		return
 	}
 	in.Close()
-	if (*cmd).Process != nil {
-		(*cmd).Process.Kill()
-	}
+	killGroup(*cmd)
 	(*cmd).Wait()
 	*cmd = nil
 }
 
-func (c *catFile) close() error { c.stop(); c.stopBulk(); return nil }
+func (c *catFile) close() error { c.stop(); return nil }
 
 // errMissing reports an object that git cannot find or whose header it
 // cannot read.
@@ -284,7 +296,8 @@ func (c *catFile) fail(err error) error {
 	return fmt.Errorf("git cat-file: %w", err)
 }
 
-// readHeader reads "<oid> <type> <size>\n" or "<oid> missing\n".
+// readHeader reads "<oid> <type> <size>\n" or "<oid> missing\n" without
+// allocating.
 func readHeader(br *bufio.Reader, oid string) (string, int64, error) {
 	line, err := br.ReadSlice('\n')
 	if err != nil {
@@ -293,32 +306,77 @@ func readHeader(br *bufio.Reader, oid string) (string, int64, error) {
 		}
 		return "", 0, err
 	}
-	f := strings.Fields(string(line))
-	if len(f) == 2 && f[1] == "missing" || len(f) == 2 && f[1] == "ambiguous" {
-		return "", 0, errMissing
-	}
-	if len(f) != 3 || (oid != "" && f[0] != oid) {
+	id, rest, _ := bytes.Cut(bytes.TrimSuffix(line, []byte("\n")), []byte(" "))
+	typ, sz, ok := bytes.Cut(rest, []byte(" "))
+	if !ok {
+		if string(typ) == "missing" || string(typ) == "ambiguous" {
+			return "", 0, errMissing
+		}
 		return "", 0, fmt.Errorf("unexpected cat-file header %q", truncate(string(line), 100))
 	}
-	size, err := strconv.ParseInt(f[2], 10, 64)
-	if err != nil || size < 0 {
+	if oid != "" && string(id) != oid {
+		return "", 0, fmt.Errorf("unexpected cat-file header %q", truncate(string(line), 100))
+	}
+	size, err := parseSize(sz)
+	if err != nil {
 		return "", 0, fmt.Errorf("bad object size in %q", truncate(string(line), 100))
 	}
-	return f[1], size, nil
+	return objectType(typ), size, nil
+}
+
+// parseSize parses a non-negative decimal size without allocating.
+func parseSize(b []byte) (int64, error) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, errors.New("bad size")
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, errors.New("bad size")
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
+}
+
+// objectType returns the type name as a constant string (no allocation for
+// the four object types).
+func objectType(b []byte) string {
+	switch string(b) {
+	case "blob":
+		return "blob"
+	case "tree":
+		return "tree"
+	case "commit":
+		return "commit"
+	case "tag":
+		return "tag"
+	}
+	return string(b)
 }
 
 func readBody(br *bufio.Reader, size int64) ([]byte, error) {
 	data := make([]byte, size)
+	if err := readBodyInto(br, data); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// readBodyInto reads len(data) bytes of object content and the newline
+// after them. A read at least as large as the reader's buffer goes straight
+// from the pipe into data.
+func readBodyInto(br *bufio.Reader, data []byte) error {
 	if _, err := io.ReadFull(br, data); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, err
+		return err
 	}
 	if b, err := br.ReadByte(); err != nil || b != '\n' {
-		return nil, errors.New("object not terminated by newline")
+		return errors.New("object not terminated by newline")
 	}
-	return data, nil
+	return nil
 }
 
 func truncate(s string, n int) string {
@@ -328,116 +386,15 @@ func truncate(s string, n int) string {
 	return strings.ToValidUTF8(s, "?")
 }
 
+// validOID reports whether s is a lower-case hex SHA-1 object ID.
 func validOID(s string) bool {
-	if len(s) != 40 && len(s) != 64 {
+	if len(s) != 40 {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+	for i := range len(s) {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
 			return false
 		}
 	}
 	return true
-}
-
-// maxBatch bounds the IDs written to cat-file --batch before reading the
-// answers: 1000 lines of 41 bytes fit in a pipe buffer, so writing never
-// blocks on git's full stdout.
-const maxBatch = 1000
-
-// readMany reads small objects (trees, commits) in batches through a
-// `git cat-file --batch` process: one round trip per batch instead of per
-// object, and fn runs on each object as it arrives, while git produces the
-// next. fn gets data or err; data is only valid during the call. Objects
-// larger than max are read and discarded, with an error. After a failure
-// the rest of the batch is read one object at a time.
-func (c *catFile) readMany(oids []string, max int64, fn func(i int, typ string, data []byte, err error)) {
-	for lo := 0; lo < len(oids); lo += maxBatch {
-		hi := min(lo+maxBatch, len(oids))
-		c.batch(oids[lo:hi], max, func(i int, typ string, data []byte, err error) { fn(lo+i, typ, data, err) })
-	}
-}
-
-func (c *catFile) batch(oids []string, max int64, fn func(i int, typ string, data []byte, err error)) {
-	done := 0
-	defer func() {
-		for i := done; i < len(oids); i++ {
-			typ, _, data, err := c.read(oids[i], max)
-			if err == nil && data == nil {
-				err = fmt.Errorf("object of type %s too large", typ)
-			}
-			fn(i, typ, data, err)
-		}
-	}()
-	if c.bulk == nil {
-		if err := c.startBulk(); err != nil {
-			return
-		}
-	}
-	for _, oid := range oids {
-		if !validOID(oid) {
-			return
-		}
-		c.bulkIn.WriteString(oid)
-		c.bulkIn.WriteByte('\n')
-	}
-	if err := c.bulkIn.Flush(); err != nil {
-		c.stopBulk()
-		return
-	}
-	var buf []byte
-	for i, oid := range oids {
-		typ, size, err := readHeader(c.bulkOut, oid)
-		if errors.Is(err, errMissing) {
-			done = i + 1
-			fn(i, "", nil, err)
-			continue
-		}
-		if err != nil {
-			c.stopBulk()
-			return
-		}
-		if size > max {
-			if _, err := io.CopyN(io.Discard, c.bulkOut, size+1); err != nil {
-				c.stopBulk()
-				return
-			}
-			done = i + 1
-			fn(i, typ, nil, fmt.Errorf("%s %s of %d bytes is too large", typ, oid, size))
-			continue
-		}
-		if int64(cap(buf)) < size+1 {
-			buf = make([]byte, size+1)
-		}
-		buf = buf[:size+1]
-		if _, err := io.ReadFull(c.bulkOut, buf); err != nil || buf[size] != '\n' {
-			c.stopBulk()
-			return
-		}
-		done = i + 1
-		fn(i, typ, buf[:size], nil)
-	}
-}
-
-func (c *catFile) startBulk() error {
-	cmd := c.r.command(c.ctx, "cat-file", "--batch")
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		return err
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	cmd.Stderr = &tailBuffer{max: 1024}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	c.bulk, c.bulkIn, c.bulkClose, c.bulkOut = cmd, bufio.NewWriterSize(in, 64<<10), in, bufio.NewReaderSize(out, 256<<10)
-	return nil
-}
-
-func (c *catFile) stopBulk() {
-	stopProcess(&c.bulk, c.bulkClose)
 }

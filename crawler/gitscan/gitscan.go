@@ -55,7 +55,9 @@ type Config struct {
 // tests, verbose logs). Complete is true only when every reachable object
 // was read and nothing was skipped. It is a plain value returned as a copy.
 // Skips repeats what Blobs yielded as *crawler.Skip: a caller that counts
-// the yielded skips must not add these again.
+// the yielded skips must not add these again. Fallback is set when the git
+// program's enumeration failed part way and the rest of the repository was
+// read by the object walk (each object still yielded once).
 type Stats struct {
 	Complete     bool
 	Shallow      bool                       // the repository is a shallow clone: older history is missing
@@ -66,7 +68,8 @@ type Stats struct {
 	Tags         int64                      // annotated tag messages read
 	Skips        map[crawler.SkipReason]int // skipped items by reason
 	SkippedBytes int64                      // bytes of skipped blobs, when known
-	Errors       []string                   // first few errors (no secrets), for the summary
+	Errors       []string                   // first few errors (no secrets), for verbose logs
+	Fallback     bool                       // the object walk finished what git rev-list could not
 }
 
 // Repo is one opened repository. It is not safe for concurrent use, except
@@ -81,8 +84,14 @@ type Repo struct {
 	log      *slog.Logger
 	empty    bool // clone of an empty repository
 
+	// filtered is the blob size limit of a partial clone made by this
+	// package (git clone --filter=blob:limit): a blob missing from it was
+	// left on the server for being too large. 0 when not filtered.
+	filtered int64
+
 	mu   sync.Mutex
 	cov  Stats
+	refs []ref
 	tips map[string]string
 	head string // commit at HEAD (default branch), "" when unborn
 }
@@ -110,6 +119,18 @@ func Open(ctx context.Context, pathOrURL string, cfg Config) (*Repo, error) {
 	if cfg.Repo == "" {
 		cfg.Repo = redactURL(pathOrURL)
 	}
+	// Every git child runs in the repository's directory: relative
+	// directories would be resolved against it, not against ours.
+	for _, d := range []*string{&cfg.TempDir, &cfg.CacheDir} {
+		if *d == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*d)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", cfg.Repo, err)
+		}
+		*d = abs
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -126,28 +147,32 @@ func Open(ctx context.Context, pathOrURL string, cfg Config) (*Repo, error) {
 	ctx, cancel := context.WithDeadline(ctx, r.deadline)
 	defer cancel()
 
+	if r.git != "" {
+		h, err := os.MkdirTemp(cfg.TempDir, "sasquatch-githome-*")
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", cfg.Repo, err)
+		}
+		r.home = h
+	}
 	if isURL(pathOrURL) {
 		if err := r.cloneURL(ctx, pathOrURL); err != nil {
+			r.Close()
 			r.removeTemp()
 			return nil, err
 		}
 	} else {
 		dir, err := findGitDir(pathOrURL)
+		if err == nil {
+			err = checkFormat(dir)
+			if err != nil {
+				err = fmt.Errorf("open %s: %w", cfg.Repo, err)
+			}
+		}
 		if err != nil {
+			r.Close()
 			return nil, err
 		}
 		r.gitDir = dir
-		if err := checkFormat(dir); err != nil {
-			return nil, fmt.Errorf("open %s: %w", cfg.Repo, err)
-		}
-	}
-	if r.git != "" {
-		h, err := os.MkdirTemp(cfg.TempDir, "sasquatch-githome-*")
-		if err != nil {
-			r.removeTemp()
-			return nil, fmt.Errorf("open %s: %w", cfg.Repo, err)
-		}
-		r.home = h
 	}
 	if fi, err := os.Stat(filepath.Join(r.gitDir, "shallow")); err == nil && fi.Size() > 0 {
 		r.cov.Shallow = true
@@ -155,6 +180,10 @@ func Open(ctx context.Context, pathOrURL string, cfg Config) (*Repo, error) {
 	if !r.empty {
 		if err := r.loadTips(ctx); err != nil {
 			r.Close()
+			r.removeTemp()
+			if ctx.Err() != nil {
+				err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+			}
 			return nil, fmt.Errorf("open %s: read refs: %w", cfg.Repo, err)
 		}
 	}
@@ -181,16 +210,14 @@ func (r *Repo) Tips() map[string]string {
 }
 
 // Coverage implements [crawler.CoverageReporter]: whether the last Blobs
-// run was complete, and the problems that no yielded skip describes (a
-// shallow clone, enumeration errors). Safe for concurrent use.
+// run was complete. Every loss of coverage (a shallow clone, a timeout, a
+// failed enumeration, a missing object) is yielded by Blobs as a
+// *crawler.Skip and is not repeated in Problems, which gitscan leaves
+// empty. Safe for concurrent use.
 func (r *Repo) Coverage() crawler.Coverage {
-	st := r.Stats()
-	cov := crawler.Coverage{Complete: st.Complete}
-	if st.Shallow {
-		cov.Problems = append(cov.Problems, "shallow clone: history before the shallow boundary was not scanned")
-	}
-	cov.Problems = append(cov.Problems, st.Errors...)
-	return cov
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return crawler.Coverage{Complete: r.cov.Complete}
 }
 
 // Stats returns a snapshot of what has been scanned so far; after Blobs
@@ -308,6 +335,8 @@ func (r *Repo) addSkip(reason crawler.SkipReason, size int64, err error) {
 	}
 }
 
+// addError records a diagnostic (Stats.Errors) that is not a loss of
+// coverage by itself.
 func (r *Repo) addError(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -315,8 +344,6 @@ func (r *Repo) addError(err error) {
 		r.cov.Errors = append(r.cov.Errors, err.Error())
 	}
 }
-
-var errStop = errors.New("stop")
 
 // checkFormat refuses repositories whose object IDs are not SHA-1: trees
 // would be misparsed.

@@ -324,11 +324,12 @@ func TestBounds(t *testing.T) {
 
 func TestStopEarly(t *testing.T) {
 	t.Parallel()
-	b := history.New(t, t.TempDir(), false)
-	for i := range 50 {
-		b.Write("f.txt", strings.Repeat("line\n", i+1))
-		b.Commit("c")
+	b := history.New(t, t.TempDir(), true)
+	commits := make([]fastCommit, 50)
+	for i := range commits {
+		commits[i] = fastCommit{msg: "c", files: []fastFile{{"f.txt", strings.Repeat("line\n", i+1)}}}
 	}
+	fastImport(t, b, commits)
 	backends(t, func(t *testing.T, cfg Config) {
 		r := open(t, b.Dir, cfg)
 		n := 0

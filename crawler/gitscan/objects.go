@@ -2,6 +2,7 @@ package gitscan
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -31,9 +32,6 @@ const (
 // when size <= max, the content. A missing object gives errMissing.
 type objReader interface {
 	read(oid string, max int64) (typ string, size int64, data []byte, err error)
-	// readMany reads small objects and calls fn with data (valid only
-	// during the call) or err for each, in order.
-	readMany(oids []string, max int64, fn func(i int, typ string, data []byte, err error))
 	close() error
 }
 
@@ -42,22 +40,16 @@ type goGitReader struct {
 	st *filesystem.Storage
 }
 
+// goGitCacheSize bounds go-git's object cache (objects above
+// largeObjectThreshold are never cached).
+const goGitCacheSize = 16 << 20
+
 func openGoGit(gitDir string) *filesystem.Storage {
-	return filesystem.NewStorageWithOptions(osfs.New(gitDir), cache.NewObjectLRU(32<<20),
+	return filesystem.NewStorageWithOptions(osfs.New(gitDir), cache.NewObjectLRU(goGitCacheSize),
 		filesystem.Options{LargeObjectThreshold: largeObjectThreshold})
 }
 
 func (g *goGitReader) close() error { return g.st.Close() }
-
-func (g *goGitReader) readMany(oids []string, max int64, fn func(i int, typ string, data []byte, err error)) {
-	for i, oid := range oids {
-		typ, _, data, err := g.read(oid, max)
-		if err == nil && data == nil {
-			err = fmt.Errorf("%s %s too large", typ, oid)
-		}
-		fn(i, typ, data, err)
-	}
-}
 
 func (g *goGitReader) read(oid string, max int64) (typ string, size int64, data []byte, err error) {
 	if !validOID(oid) {
@@ -243,21 +235,11 @@ func parseTree(data []byte) ([]treeEntry, error) {
 		out = append(out, treeEntry{
 			mode: string(data[:sp]),
 			name: string(data[sp+1 : sp+1+nul]),
-			oid:  hexString(data[end : end+20]),
+			oid:  hex.EncodeToString(data[end : end+20]),
 		})
 		data = data[end+20:]
 	}
 	return out, nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-func hexString(b []byte) string {
-	out := make([]byte, 2*len(b))
-	for i, c := range b {
-		out[2*i], out[2*i+1] = hexDigits[c>>4], hexDigits[c&15]
-	}
-	return string(out)
 }
 
 // forEachEntry calls fn for each entry of a raw tree without allocating;
@@ -291,26 +273,22 @@ type oid20 [20]byte
 
 func toOID20(hexID string) (oid20, bool) {
 	var o oid20
-	if len(hexID) != 40 {
+	if !validOID(hexID) {
 		return o, false
 	}
 	for i := range o {
-		hi, ok1 := unhex(hexID[2*i])
-		lo, ok2 := unhex(hexID[2*i+1])
-		if !ok1 || !ok2 {
-			return o, false
-		}
+		hi, lo := unhex(hexID[2*i]), unhex(hexID[2*i+1])
 		o[i] = hi<<4 | lo
 	}
 	return o, true
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
+func (o oid20) String() string { return hex.EncodeToString(o[:]) }
+
+// unhex returns the value of a lower-case hex digit (checked by validOID).
+func unhex(c byte) byte {
+	if c <= '9' {
+		return c - '0'
 	}
-	return 0, false
+	return c - 'a' + 10
 }

@@ -10,3 +10,10 @@ import (
 func growPipe(*os.File) {}
 
 func ownProcessGroup(*exec.Cmd) {}
+
+func killGroup(cmd *exec.Cmd) error {
+	if cmd.Process == nil {
+		return nil
+	}
+	return cmd.Process.Kill()
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -18,15 +19,15 @@ const maxOriginsPerBlob = 1000
 
 type pathBlob struct{ path, blob string }
 
-// provenance is the state of one Provenance call.
+// provenance is the state of one Provenance call. What it keeps grows with
+// the matched blobs and their locations (bounded by maxOriginsPerBlob), and,
+// for the tree walk only, with the trees that hold a matched blob.
 type provenance struct {
 	r       *Repo
 	rd      objReader
 	targets map[oid20]string     // target blob -> hex ID
-	memo    map[oid20][]pathBlob // tree -> target blobs under it (relative paths)
-	pending map[oid20][]byte     // prefetched raw trees not yet memoised
-	treeOf  map[oid20]oid20      // commit -> tree, for commits already processed
-	slab    []byte               // backing store of pending, reused per chunk
+	memo    map[oid20][]pathBlob // tree -> target blobs under it (relative paths); tree walk only
+	treeOf  map[oid20]oid20      // commit -> tree, for commits already processed; tree walk only
 	found   map[string]int       // blob + "\x00" + path -> index in out[blob]
 	out     map[string][]crawler.Origin
 	errs    []error
@@ -52,10 +53,9 @@ func (r *Repo) Provenance(ctx context.Context, blobIDs []string) (map[string][]c
 // Provenance strategies: provAuto is git log with the tree walk as
 // fallback (git program) or the tree walk (go-git).
 const (
-	provAuto    = iota
-	provLog     // git log --raw -c only
-	provRevList // git rev-list order + batched tree reads
-	provWalk    // parents-first walk through the object reader
+	provAuto = iota
+	provLog  // git log --raw -c only
+	provWalk // parents-first walk through the object reader
 )
 
 // provenanceGrace is the least time Provenance gets, past the repository's
@@ -81,7 +81,7 @@ func (r *Repo) provenance(ctx context.Context, blobIDs []string, how int) (map[s
 	defer cancel()
 	p := &provenance{
 		r: r, targets: map[oid20]string{}, memo: map[oid20][]pathBlob{},
-		treeOf: map[oid20]oid20{}, pending: map[oid20][]byte{}, found: map[string]int{}, out: out,
+		treeOf: map[oid20]oid20{}, found: map[string]int{}, out: out,
 	}
 	for _, id := range blobIDs {
 		id = strings.ToLower(id)
@@ -95,8 +95,6 @@ func (r *Repo) provenance(ctx context.Context, blobIDs []string, how int) (map[s
 	switch {
 	case how == provLog:
 		err = p.fromLog(ctx)
-	case how == provRevList:
-		err = p.orderGit(ctx)
 	case how == provWalk:
 		err = p.orderWalk(ctx)
 	case r.git != "":
@@ -117,15 +115,18 @@ func (r *Repo) provenance(ctx context.Context, blobIDs []string, how int) (map[s
 	r.mu.Lock()
 	head := r.head
 	r.mu.Unlock()
-	if head != "" {
+	if head != "" && ctx.Err() == nil {
 		if tree, ok := p.commitTree(head); ok {
-			at := map[pathBlob]bool{}
-			for _, pb := range p.targetsIn(tree, 0) {
-				at[pb] = true
-			}
+			// Each location is looked up by its path in the tip's tree, one
+			// tree per path component: raw (non-UTF-8) names and paths of
+			// any depth that the enumeration reached are judged alike.
+			tl := &treeLookup{rd: p.rd, trees: map[string][]byte{}}
 			for blob, origins := range out {
 				for i := range origins {
-					origins[i].AtTip = at[pathBlob{origins[i].Path, blob}]
+					if ctx.Err() != nil {
+						break
+					}
+					origins[i].AtTip = tl.blobAt(tree, origins[i].Path) == blob
 				}
 			}
 		}
@@ -150,7 +151,7 @@ func (p *provenance) fail(err error) {
 func (p *provenance) commitTree(oid string) (string, bool) {
 	if o, ok := toOID20(oid); ok {
 		if t, ok := p.treeOf[o]; ok {
-			return hexString(t[:]), true
+			return t.String(), true
 		}
 	}
 	c, err := p.readCommit(oid)
@@ -171,16 +172,8 @@ func (p *provenance) readCommit(oid string) (commitInfo, error) {
 	return parseCommit(data)
 }
 
-// targetsIn returns the target blobs under tree (hex ID) with their paths,
+// targetsIn20 returns the target blobs under tree with their paths,
 // memoised per tree so each tree is read once per call.
-func (p *provenance) targetsIn(tree string, depth int) []pathBlob {
-	o, ok := toOID20(tree)
-	if !ok {
-		return nil
-	}
-	return p.targetsIn20(o, depth)
-}
-
 func (p *provenance) targetsIn20(tree oid20, depth int) []pathBlob {
 	if v, ok := p.memo[tree]; ok {
 		return v
@@ -189,19 +182,13 @@ func (p *provenance) targetsIn20(tree oid20, depth int) []pathBlob {
 	if depth > maxTreeDepth {
 		return nil
 	}
-	data, ok := p.pending[tree]
-	if ok {
-		delete(p.pending, tree)
-	} else {
-		var err error
-		data, err = p.readTree(hexString(tree[:]))
-		if err != nil {
-			p.fail(err)
-			return nil
-		}
+	data, err := p.readTree(tree.String())
+	if err != nil {
+		p.fail(err)
+		return nil
 	}
 	var res []pathBlob
-	err := forEachEntry(data, func(mode, name, id []byte) {
+	err = forEachEntry(data, func(mode, name, id []byte) {
 		switch {
 		case isTreeMode(mode):
 			for _, sub := range p.targetsIn20(oid20(id), depth+1) {
@@ -227,51 +214,6 @@ func (p *provenance) readTree(tree string) ([]byte, error) {
 		err = fmt.Errorf("%s is not a readable tree", tree)
 	}
 	return data, err
-}
-
-// prefetch reads, level by level in batches, every tree under roots that
-// is not memoised yet, so targetsIn then finds them in p.pending.
-func (p *provenance) prefetch(roots []string) {
-	var level []oid20
-	for _, r := range roots {
-		if o, ok := toOID20(r); ok {
-			level = append(level, o)
-		}
-	}
-	for depth := 0; len(level) > 0 && depth <= maxTreeDepth; depth++ {
-		var want []string
-		var wantIDs []oid20
-		for _, t := range level {
-			if _, ok := p.memo[t]; ok {
-				continue
-			}
-			if _, ok := p.pending[t]; ok {
-				continue
-			}
-			p.pending[t] = nil
-			want = append(want, hexString(t[:]))
-			wantIDs = append(wantIDs, t)
-		}
-		level = nil
-		p.rd.readMany(want, maxMetaSize, func(i int, typ string, data []byte, err error) {
-			if err == nil && typ != "tree" {
-				err = fmt.Errorf("%s is not a tree", want[i])
-			}
-			if err != nil {
-				delete(p.pending, wantIDs[i]) // targetsIn reads it again and records the error
-				return
-			}
-			start := len(p.slab)
-			p.slab = append(p.slab, data...)
-			raw := p.slab[start:len(p.slab):len(p.slab)]
-			p.pending[wantIDs[i]] = raw
-			forEachEntry(raw, func(mode, _, id []byte) {
-				if isTreeMode(mode) {
-					level = append(level, oid20(id))
-				}
-			})
-		})
-	}
 }
 
 // visit processes one commit after all its parents (as rewritten by
@@ -318,96 +260,9 @@ func (p *provenance) visit(oid string, c commitInfo, parents []string) {
 	}
 }
 
-// orderGit visits commits in `git rev-list --topo-order --reverse` order,
-// in chunks whose trees are prefetched in batches.
-func (p *provenance) orderGit(ctx context.Context) error {
-	errb := &tailBuffer{max: 2048}
-	cmd := p.r.command(ctx, "rev-list", "--topo-order", "--reverse", "--parents", "--all",
-		"--date=raw", "--format=%T %ad %an <%ae>")
-	cmd.Stderr = errb
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("git rev-list: %w", err)
-	}
-	type pending struct {
-		oid     string
-		parents []string
-		c       commitInfo
-	}
-	var chunk []pending
-	flush := func() {
-		roots := make([]string, 0, len(chunk))
-		for _, pc := range chunk {
-			roots = append(roots, pc.c.tree)
-		}
-		p.prefetch(roots)
-		for _, pc := range chunk {
-			p.visit(pc.oid, pc.c, pc.parents)
-		}
-		chunk = chunk[:0]
-		clear(p.pending)
-		p.slab = p.slab[:0]
-	}
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	var cur *pending
-	for sc.Scan() {
-		if ctx.Err() != nil {
-			break
-		}
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, "commit "); ok && cur == nil {
-			f := strings.Fields(rest)
-			if len(f) > 0 && validOID(f[0]) {
-				cur = &pending{oid: f[0], parents: f[1:]}
-			}
-			continue
-		}
-		if cur == nil {
-			continue
-		}
-		// "<tree> <unix> <tz> <name> <<email>>"
-		f := strings.SplitN(line, " ", 4)
-		if len(f) == 4 && validOID(f[0]) {
-			cur.c.tree = f[0]
-			cur.c.author, cur.c.time = parseIdent([]byte(f[3] + " " + f[1] + " " + f[2]))
-		} else if c, err := p.readCommit(cur.oid); err == nil {
-			cur.c = c
-		} else {
-			p.fail(err)
-			cur = nil
-			continue
-		}
-		chunk = append(chunk, *cur)
-		cur = nil
-		if len(chunk) == 256 {
-			flush()
-		}
-	}
-	if len(chunk) > 0 && ctx.Err() == nil {
-		flush()
-	}
-	serr := sc.Err()
-	werr := cmd.Wait()
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if werr != nil {
-		return fmt.Errorf("git rev-list: %w: %s", werr, errb.String())
-	}
-	return serr
-}
-
 // orderWalk visits commits parents-first by an iterative post-order walk
 // from every ref (the go-git fallback).
 func (p *provenance) orderWalk(ctx context.Context) error {
-	refs, head, err := p.r.listRefs(ctx, p.rd)
-	if err != nil {
-		return err
-	}
 	shallow := shallowCommits(p.r.gitDir)
 	type frame struct {
 		oid     string
@@ -415,14 +270,7 @@ func (p *provenance) orderWalk(ctx context.Context) error {
 		next    int
 	}
 	state := map[string]uint8{} // 1 on stack, 2 done
-	var starts []string
-	for _, rf := range refs {
-		starts = append(starts, rf.peeled)
-	}
-	if head != "" {
-		starts = append(starts, head)
-	}
-	for _, s := range starts {
+	for _, s := range p.r.starts(true) {
 		if state[s] != 0 {
 			continue
 		}
@@ -473,10 +321,15 @@ func (p *provenance) orderWalk(ctx context.Context) error {
 func (p *provenance) fromLog(ctx context.Context) error {
 	errb := &tailBuffer{max: 2048}
 	cmd := p.r.command(ctx, "-c", "core.quotePath=true", "-c", "color.ui=false", "-c", "diff.renames=false",
-		"log", "--all", "--topo-order", "--reverse", "--raw", "--no-abbrev", "-c", "--root",
+		"log", "--stdin", "--topo-order", "--reverse", "--raw", "--no-abbrev", "-c", "--root",
 		"--no-renames", "--no-ext-diff", "--no-textconv", "--no-mailmap", "--no-notes", "--no-decorate",
 		"--date=raw", "--format=%x01%H%n%T %ad %an <%ae>")
 	cmd.Stderr = errb
+	var stdin strings.Builder
+	for _, t := range p.r.starts() {
+		stdin.WriteString(t + "\n")
+	}
+	cmd.Stdin = strings.NewReader(stdin.String())
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -584,8 +437,53 @@ func (p *provenance) record(blob, path, commit string, c commitInfo) {
 	p.out[blob] = append(p.out[blob], crawler.Origin{
 		Repo:   p.r.cfg.Repo,
 		Commit: commit,
-		Path:   strings.ToValidUTF8(path, "\uFFFD"),
+		Path:   path, // raw bytes, as git stores the names
 		Author: c.author,
 		Time:   c.time,
 	})
+}
+
+// treeLookup resolves paths in trees, reading each tree once.
+type treeLookup struct {
+	rd    objReader
+	trees map[string][]byte // tree ID -> raw tree
+}
+
+// blobAt returns the ID of the blob at the slash-separated path under tree
+// (hex), or "" when there is none. Names are compared as raw bytes; the
+// depth is that of the path, with no limit of its own.
+func (tl *treeLookup) blobAt(tree, path string) string {
+	cur := tree
+	for path != "" {
+		name, rest, more := strings.Cut(path, "/")
+		data, ok := tl.trees[cur]
+		if !ok {
+			typ, _, d, err := tl.rd.read(cur, maxMetaSize)
+			if err != nil || typ != "tree" || d == nil {
+				return ""
+			}
+			data = d
+			tl.trees[cur] = data
+		}
+		next := ""
+		nextTree := false
+		forEachEntry(data, func(mode, n, id []byte) {
+			if next == "" && string(n) == name {
+				next, nextTree = hex.EncodeToString(id), isTreeMode(mode)
+			}
+		})
+		switch {
+		case next == "":
+			return ""
+		case more && !nextTree:
+			return ""
+		case !more:
+			if nextTree || next == "" {
+				return ""
+			}
+			return next
+		}
+		cur, path = next, rest
+	}
+	return ""
 }

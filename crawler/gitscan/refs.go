@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -12,13 +13,15 @@ import (
 
 // ref is one ref as stored (oid may be an annotated tag) and peeled.
 type ref struct {
-	name   string
-	oid    string
-	peeled string
+	name    string
+	oid     string
+	peeled  string
+	missing bool // the object the ref names (or a tag it peels through) is absent
 }
 
 // listRefs returns every ref of the repository and the commit at HEAD ("" if
-// unborn or not a commit).
+// unborn or not a commit). A ref naming a missing object is listed with
+// missing set, never an error.
 func (r *Repo) listRefs(ctx context.Context, rd objReader) ([]ref, string, error) {
 	if r.git != "" {
 		return r.listRefsGit(ctx)
@@ -27,21 +30,51 @@ func (r *Repo) listRefs(ctx context.Context, rd objReader) ([]ref, string, error
 }
 
 func (r *Repo) listRefsGit(ctx context.Context) ([]ref, string, error) {
-	out, err := r.runGit(ctx, nil, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)")
+	// Only names and IDs: asking for-each-ref to peel (%(*objectname))
+	// makes it die on the first ref to a missing object.
+	out, err := r.runGit(ctx, nil, "for-each-ref", "--format=%(refname)%00%(objectname)")
 	if err != nil {
 		return nil, "", err
 	}
 	var refs []ref
-	for _, line := range bytes.Split(out, []byte("\n")) {
-		f := bytes.Split(line, []byte{0})
-		if len(f) != 3 || !validOID(string(f[1])) {
+	var ids []string
+	for line := range bytes.SplitSeq(out, []byte("\n")) {
+		name, oid, ok := bytes.Cut(line, []byte{0})
+		if !ok || !validOID(string(oid)) {
 			continue
 		}
-		rf := ref{name: string(f[0]), oid: string(f[1]), peeled: string(f[2])}
-		if rf.peeled == "" {
-			rf.peeled = rf.oid
+		refs = append(refs, ref{name: string(name), oid: string(oid), peeled: string(oid)})
+		ids = append(ids, string(oid))
+	}
+	if len(refs) > 0 {
+		objs, err := r.batchCheck(ctx, ids)
+		if err != nil {
+			return nil, "", err
 		}
-		refs = append(refs, rf)
+		var tags []int
+		var peel []string
+		for i, o := range objs {
+			switch {
+			case o.missing:
+				refs[i].missing = true
+			case o.typ == "tag":
+				tags = append(tags, i)
+				peel = append(peel, refs[i].oid+"^{}")
+			}
+		}
+		if len(peel) > 0 {
+			peeled, err := r.batchCheck(ctx, peel)
+			if err != nil {
+				return nil, "", err
+			}
+			for k, i := range tags {
+				if peeled[k].missing {
+					refs[i].missing = true
+					continue
+				}
+				refs[i].peeled = peeled[k].oid
+			}
+		}
 	}
 	head := ""
 	if out, err := r.runGit(ctx, nil, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"); err == nil {
@@ -50,6 +83,51 @@ func (r *Repo) listRefsGit(ctx context.Context) ([]ref, string, error) {
 		}
 	}
 	return refs, head, nil
+}
+
+// checked is one answer of [Repo.batchCheck].
+type checked struct {
+	oid     string
+	typ     string
+	size    int64
+	missing bool
+}
+
+// batchCheck asks one `git cat-file --batch-check` for the type and size of
+// each object name (IDs, or "ID^{}" to peel), in order.
+func (r *Repo) batchCheck(ctx context.Context, names []string) ([]checked, error) {
+	var in bytes.Buffer
+	for _, n := range names {
+		in.WriteString(n)
+		in.WriteByte('\n')
+	}
+	out, err := r.runGit(ctx, in.Bytes(), "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)")
+	if err != nil {
+		return nil, err
+	}
+	res := make([]checked, 0, len(names))
+	for line := range bytes.SplitSeq(out, []byte("\n")) {
+		if len(res) == len(names) {
+			break
+		}
+		f := strings.Fields(string(line))
+		switch {
+		case len(f) == 3 && validOID(f[0]):
+			size, err := strconv.ParseInt(f[2], 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("git cat-file: bad size in %q", truncate(string(line), 100))
+			}
+			res = append(res, checked{oid: f[0], typ: f[1], size: size})
+		case len(f) == 2 && (f[1] == "missing" || f[1] == "ambiguous"):
+			res = append(res, checked{missing: true})
+		default:
+			return nil, fmt.Errorf("git cat-file: unexpected line %q", truncate(string(line), 100))
+		}
+	}
+	if len(res) != len(names) {
+		return nil, fmt.Errorf("git cat-file: %d answers for %d objects", len(res), len(names))
+	}
+	return res, nil
 }
 
 func (r *Repo) listRefsGoGit(rd objReader) (refs []ref, head string, err error) {
@@ -69,14 +147,15 @@ func (r *Repo) listRefsGoGit(rd objReader) (refs []ref, head string, err error) 
 			return nil
 		}
 		oid := rf.Hash().String()
-		refs = append(refs, ref{name: rf.Name().String(), oid: oid, peeled: peel(rd, oid)})
+		peeled, missing := peel(rd, oid)
+		refs = append(refs, ref{name: rf.Name().String(), oid: oid, peeled: peeled, missing: missing})
 		return nil
 	})
 	if err != nil {
 		return nil, "", err
 	}
 	if h, err := storer.ResolveReference(st, plumbing.HEAD); err == nil {
-		p := peel(rd, h.Hash().String())
+		p, _ := peel(rd, h.Hash().String())
 		if typ, _, _, err := rd.read(p, 0); err == nil && typ == "commit" {
 			head = p
 		}
@@ -84,20 +163,24 @@ func (r *Repo) listRefsGoGit(rd objReader) (refs []ref, head string, err error) 
 	return refs, head, nil
 }
 
-// peel follows annotated tags (at most 10) and returns the final object ID.
-func peel(rd objReader, oid string) string {
+// peel follows annotated tags (at most 10) and returns the final object ID,
+// and whether an object on the way is missing or unreadable.
+func peel(rd objReader, oid string) (string, bool) {
 	for range 10 {
 		typ, _, data, err := rd.read(oid, maxMetaSize)
-		if err != nil || typ != "tag" || data == nil {
-			return oid
+		if err != nil {
+			return oid, true
+		}
+		if typ != "tag" || data == nil {
+			return oid, false
 		}
 		t, err := parseTag(data)
 		if err != nil {
-			return oid
+			return oid, false
 		}
 		oid = t.object
 	}
-	return oid
+	return oid, false
 }
 
 func (r *Repo) reader(ctx context.Context) objReader {
@@ -119,7 +202,44 @@ func (r *Repo) loadTips(ctx context.Context) error {
 		tips[rf.name] = rf.peeled
 	}
 	r.mu.Lock()
-	r.tips, r.head = tips, head
+	r.refs, r.tips, r.head = refs, tips, head
 	r.mu.Unlock()
 	return nil
+}
+
+// starts returns the distinct objects the scan starts from (refs as stored,
+// or peeled when peeled is set, then HEAD), leaving out refs to missing
+// objects.
+func (r *Repo) starts(peeled ...bool) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := make(map[string]bool, len(r.refs)+1)
+	out := make([]string, 0, len(r.refs)+1)
+	for _, rf := range r.refs {
+		id := rf.oid
+		if len(peeled) > 0 && peeled[0] {
+			id = rf.peeled
+		}
+		if !rf.missing && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	if r.head != "" && !seen[r.head] {
+		out = append(out, r.head)
+	}
+	return out
+}
+
+// missingRefs returns the refs whose object is missing.
+func (r *Repo) missingRefs() []ref {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []ref
+	for _, rf := range r.refs {
+		if rf.missing {
+			out = append(out, rf)
+		}
+	}
+	return out
 }

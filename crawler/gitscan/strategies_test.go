@@ -2,17 +2,17 @@ package gitscan
 
 import (
 	"context"
-	"github.com/sasquatch-sec/sasquatch/crawler"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/sasquatch-sec/sasquatch/crawler"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sasquatch-sec/sasquatch/fixtures/history"
 )
 
-// TestProvenanceStrategies: git log, rev-list + tree reads, and the object
-// walk (with the git reader and with go-git) agree on the scenario history,
+// TestProvenanceStrategies: git log and the object walk (with the git reader and with go-git) agree on the scenario history,
 // for every blob in it.
 func TestProvenanceStrategies(t *testing.T) {
 	t.Parallel()
@@ -39,9 +39,8 @@ func TestProvenanceStrategies(t *testing.T) {
 	}
 	gg := open(t, s.dir, Config{Repo: "contoso/history", NoGitProgram: true})
 	for name, got := range map[string]func() (any, error){
-		"rev-list": func() (any, error) { return r.provenance(context.Background(), ids, provRevList) },
-		"walk":     func() (any, error) { return r.provenance(context.Background(), ids, provWalk) },
-		"go-git":   func() (any, error) { return gg.provenance(context.Background(), ids, provAuto) },
+		"walk":   func() (any, error) { return r.provenance(context.Background(), ids, provWalk) },
+		"go-git": func() (any, error) { return gg.provenance(context.Background(), ids, provAuto) },
 	} {
 		g, err := got()
 		if err != nil {
@@ -79,8 +78,8 @@ func TestMissingParent(t *testing.T) {
 		if r.Stats().Complete {
 			t.Errorf("coverage complete despite a missing commit")
 		}
-		if len(res.skipsFor(crawler.SkipUnreadable)) != 1 {
-			t.Errorf("want one unreadable skip (the missing commit), got %v", res.skips)
+		if len(res.skipsFor(crawler.SkipMissing)) != 1 || len(res.skips) != 1 {
+			t.Errorf("want one missing-object skip (the missing commit), got %v", res.skips)
 		}
 		// Objects on both sides of the missing commit are still scanned.
 		for _, want := range []string{"first\n", "second\n", history.SAS(95) + "\n"} {

@@ -39,14 +39,10 @@ func shallowCommits(gitDir string) map[string]bool {
 	return m
 }
 
-func (s *scan) runWalk(ctx context.Context) bool {
-	rd := s.r.reader(ctx)
-	defer rd.close()
+// runWalk walks the graph from the refs listed at Open, reading each
+// object once through rd.
+func (s *scan) runWalk(ctx context.Context, rd objReader) bool {
 	w := &walker{s: s, rd: rd, seen: map[string]struct{}{}, shallow: shallowCommits(s.r.gitDir)}
-	refs, head, err := s.r.listRefs(ctx, rd)
-	if err != nil {
-		return s.fatal(fmt.Errorf("read refs: %w", err))
-	}
 	if tips := s.sinceTips(rd); len(tips) > 0 {
 		w.mark = true
 		for _, t := range tips {
@@ -56,14 +52,7 @@ func (s *scan) runWalk(ctx context.Context) bool {
 		}
 		w.mark = false
 	}
-	starts := make([]string, 0, len(refs)+1)
-	for _, rf := range refs {
-		starts = append(starts, rf.oid)
-	}
-	if head != "" {
-		starts = append(starts, head)
-	}
-	for _, oid := range starts {
+	for _, oid := range s.r.starts() {
 		if !w.visit(ctx, oid, "") {
 			return false
 		}
@@ -97,10 +86,10 @@ func (w *walker) visit(ctx context.Context, oid, p string) bool {
 			err = fmt.Errorf("%s of %d bytes is too large to walk", typ, size)
 		}
 		if err != nil {
-			if w.mark {
+			if w.mark || w.s.yielded(oid) {
 				continue
 			}
-			if !w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Commit: oid}, crawler.SkipUnreadable, 0, fmt.Errorf("read %s: %w", oid, err)) {
+			if !w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Commit: oid}, readFailure(err), 0, fmt.Errorf("read %s: %w", oid, err)) {
 				return false
 			}
 			continue
@@ -114,7 +103,7 @@ func (w *walker) visit(ctx context.Context, oid, p string) bool {
 				}
 				continue
 			}
-			if !w.mark && !w.s.message(oid, typ, data) {
+			if !w.mark && !w.s.yielded(oid) && !w.s.message(oid, typ, data, nil) {
 				return false
 			}
 			if !w.tree(ctx, c.tree, "", 0) {
@@ -133,7 +122,7 @@ func (w *walker) visit(ctx context.Context, oid, p string) bool {
 				}
 				continue
 			}
-			if !w.mark && !w.s.message(oid, typ, data) {
+			if !w.mark && !w.s.yielded(oid) && !w.s.message(oid, typ, data, nil) {
 				return false
 			}
 			stack = append(stack, t.object)
@@ -174,7 +163,7 @@ func (w *walker) tree(ctx context.Context, oid, prefix string, depth int) bool {
 		entries, err = parseTree(data)
 	}
 	if err != nil && !w.mark {
-		if !w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Path: prefix}, crawler.SkipUnreadable, 0, fmt.Errorf("tree %s: %w", oid, err)) {
+		if !w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Path: prefix}, readFailure(err), 0, fmt.Errorf("tree %s: %w", oid, err)) {
 			return false
 		}
 	}
@@ -200,15 +189,17 @@ func (w *walker) tree(ctx context.Context, oid, prefix string, depth int) bool {
 }
 
 func (w *walker) blob(oid, p string) bool {
-	if !w.once(oid) || w.mark {
+	if !w.once(oid) || w.mark || w.s.yielded(oid) {
 		return true
 	}
-	p = strings.ToValidUTF8(p, "\uFFFD")
 	max := w.s.r.cfg.MaxBlobSize
 	if left := w.s.r.cfg.MaxRepoBytes - w.s.used; left < max {
 		max = left
 	}
 	typ, size, data, err := w.rd.read(oid, max)
+	if errors.Is(err, errMissing) {
+		return w.s.missing(oid, p)
+	}
 	if err != nil {
 		return w.s.skip(crawler.Origin{Repo: w.s.r.cfg.Repo, Path: p}, crawler.SkipUnreadable, 0, fmt.Errorf("read blob %s: %w", oid, err))
 	}
@@ -223,5 +214,13 @@ func (w *walker) blob(oid, p string) bool {
 		return w.s.skipBlob(oid, p, reason, size)
 	}
 	w.s.used += size
-	return w.s.blob(oid, p, data)
+	return w.s.blob(oid, p, data, nil)
+}
+
+// readFailure is the skip reason for an object that could not be read.
+func readFailure(err error) crawler.SkipReason {
+	if errors.Is(err, errMissing) {
+		return crawler.SkipMissing
+	}
+	return crawler.SkipUnreadable
 }

@@ -57,12 +57,15 @@ func main() {
 		n++
 		hit := false
 		for _, a := range anchors {
-			if bytes.Index(b.Data, a) >= 0 {
+			if bytes.Contains(b.Data, a) {
 				hit = true
 			}
 		}
 		if hit && !b.Message {
 			hits = append(hits, b.ID)
+		}
+		if b.Release != nil {
+			b.Release()
 		}
 	}
 	scanned := time.Since(start)
