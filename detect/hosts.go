@@ -72,11 +72,6 @@ func splitHostPort(h string) (host string, port int) {
 	return h, 0
 }
 
-func isIPv4(h string) bool {
-	a, err := netip.ParseAddr(h)
-	return err == nil && a.Is4()
-}
-
 // validAccount reports whether s is a storage account name: 3-24 of [a-z0-9].
 func validAccount(s string) bool {
 	if len(s) < 3 || len(s) > 24 {
