@@ -601,6 +601,7 @@ func TestDocsSelfContained(t *testing.T) {
 	if len(docs) < 3 {
 		t.Fatalf("docs/ has %d pages, want the SAS model, the severity table and the JSON fields", len(docs))
 	}
+	docs = append(docs, filepath.Join(root, "README.md"), filepath.Join(root, "deploy", "README.md"))
 	link := regexp.MustCompile(`\]\(([^)#\s]+)(?:#[^)]*)?\)`)
 	for _, d := range docs {
 		b, err := os.ReadFile(d)
