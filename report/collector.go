@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/sasquatch-sec/sasquatch/crawler"
 	"github.com/sasquatch-sec/sasquatch/detect"
@@ -99,6 +100,7 @@ func (c *Collector) Add(loc Location, m detect.Match) {
 		// ("model.ckpt?sv=...&sig=..."): paths are secrets too.
 		loc.Path, loc.Repo, loc.Permalink = Scrub(loc.Path), Scrub(loc.Repo), Scrub(loc.Permalink)
 	}
+	loc = withRawPath(loc)
 	key := c.occurrenceKey(loc)
 
 	c.mu.Lock()
@@ -358,6 +360,7 @@ func (c *Collector) AddFindings(fs []Finding) {
 		}
 		e.live = f.Liveness
 		for _, l := range f.Locations {
+			l = withRawPath(l)
 			key := c.occurrenceKey(l)
 			if _, dup := e.seen[key]; dup {
 				continue
@@ -367,4 +370,12 @@ func (c *Collector) AddFindings(fs []Finding) {
 		}
 		e.dropped += f.LocationsTruncated
 	}
+}
+
+// withRawPath keeps the raw bytes of a path that is not valid UTF-8.
+func withRawPath(l Location) Location {
+	if !utf8.ValidString(l.Path) {
+		l.PathBytes = []byte(l.Path)
+	}
+	return l
 }

@@ -10,7 +10,11 @@ import (
 // Location is one occurrence of a token: one per line, not per blob
 // (design.md "Locations"). Fields that do not apply are omitted from JSON.
 type Location struct {
-	Path      string     `json:"path"`
+	Path string `json:"path"`
+	// PathBytes is the path's raw bytes (base64 in JSON), set only when the
+	// path is not valid UTF-8: JSON would show such a path with U+FFFD in
+	// place of the bytes it cannot hold, which is ambiguous.
+	PathBytes []byte     `json:"path_bytes,omitempty"`
 	Line      int        `json:"line"`
 	Column    int        `json:"column"`
 	Commit    string     `json:"commit,omitempty"`

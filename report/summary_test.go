@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/sasquatch-sec/sasquatch/detect"
 )
 
 // TestSummaryRecord: JSONL ends with a typed summary record; JSON becomes
@@ -48,5 +50,40 @@ func TestSummaryRecord(t *testing.T) {
 	}
 	if err := json.Unmarshal(buf.Bytes(), &obj); err != nil || len(obj.Findings) != 1 || obj.Summary.Complete || !obj.Summary.Interrupted {
 		t.Errorf("json %v:\n%s", err, buf.String())
+	}
+}
+
+// TestPathBytes is issue 10 item 7: a path that is not valid UTF-8 keeps its
+// raw bytes in JSON (path_bytes, base64); a valid one has none.
+func TestPathBytes(t *testing.T) {
+	c := NewCollector(CollectorOptions{})
+	res := detect.New(detect.Config{}).Detect([]byte("https://contosopathb.blob.core.windows.net/c?sv=2022-11-02&sr=c&sp=rl&se=2030-01-01T00:00:00Z&sig=U1lOVEhFVElDLVBBVEgtQllURVMtU0lHLTAwMDAwMDE%3D"))
+	if len(res.Matches) != 1 {
+		t.Fatalf("%d matches", len(res.Matches))
+	}
+	m := res.Matches[0]
+	c.Add(Location{Path: "dir/\xff\xfename.txt", Line: 1, Column: 1}, m)
+	c.Add(Location{Path: "ok/name.txt", Line: 1, Column: 1}, m)
+	var buf bytes.Buffer
+	s := NewJSONL(&buf)
+	for _, f := range c.Findings() {
+		_ = s.Write(context.Background(), f)
+	}
+	s.Close()
+	var got struct {
+		Locations []struct {
+			Path      string `json:"path"`
+			PathBytes []byte `json:"path_bytes"`
+		} `json:"locations"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	raw := map[string]string{}
+	for _, l := range got.Locations {
+		raw[l.Path] = string(l.PathBytes)
+	}
+	if raw["dir/\uFFFD\uFFFDname.txt"] != "dir/\xff\xfename.txt" || raw["ok/name.txt"] != "" {
+		t.Errorf("path bytes %q", raw)
 	}
 }
