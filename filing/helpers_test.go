@@ -3,14 +3,11 @@ package filing
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/sasquatch-sec/sasquatch/internal/store/storetest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -57,39 +54,7 @@ var backends = []string{"sqlite", "postgres"}
 
 // newDSN returns a fresh database for backend b, skipping PostgreSQL when
 // it is not configured (failing under CI).
-func newDSN(t *testing.T, b string) string {
-	t.Helper()
-	if b == "sqlite" {
-		return filepath.Join(t.TempDir(), "s.db")
-	}
-	base := os.Getenv("SASQUATCH_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set and SASQUATCH_TEST_POSTGRES is not: run eval \"$(.ci/postgres.sh)\"")
-		}
-		t.Skip("SASQUATCH_TEST_POSTGRES is not set")
-	}
-	var r [6]byte
-	rand.Read(r[:])
-	schema := "sq_filing_" + hex.EncodeToString(r[:])
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func newDSN(t *testing.T, b string) string { return storetest.DSN(t, b) }
 
 // env is one test's world: a fake GitHub, a store, a client and a clock.
 type env struct {

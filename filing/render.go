@@ -118,34 +118,6 @@ func words(ws []string) string {
 	return strings.Join(out, ", ")
 }
 
-// duration is d in its two largest units.
-func duration(d time.Duration) string {
-	const day = 24 * time.Hour
-	unit := func(n int64, name string) string {
-		if n == 1 {
-			return "1 " + name
-		}
-		return strconv.FormatInt(n, 10) + " " + name + "s"
-	}
-	pair := func(a int64, an string, b int64, bn string) string {
-		if b == 0 {
-			return unit(a, an)
-		}
-		return unit(a, an) + ", " + unit(b, bn)
-	}
-	switch {
-	case d >= 365*day:
-		return pair(int64(d/(365*day)), "year", int64(d%(365*day)/day), "day")
-	case d >= day:
-		return pair(int64(d/day), "day", int64(d%day/time.Hour), "hour")
-	case d >= time.Hour:
-		return pair(int64(d/time.Hour), "hour", int64(d%time.Hour/time.Minute), "minute")
-	case d >= time.Minute:
-		return unit(int64(d/time.Minute), "minute")
-	}
-	return "less than a minute"
-}
-
 // facts writes the finding's description lines.
 func facts(b *strings.Builder, f report.Finding, now time.Time) {
 	item := func(name, value string) {
@@ -211,13 +183,13 @@ func facts(b *strings.Builder, f report.Finding, now time.Time) {
 	case f.Expiry != nil:
 		exp := f.Expiry.UTC().Format(time.RFC3339)
 		if d := f.Expiry.Sub(now); d > 0 {
-			exp += " (" + duration(d) + " left)"
+			exp += " (" + report.HumanDuration(d) + " left)"
 		} else {
-			exp += " (expired " + duration(-d) + " ago)"
+			exp += " (expired " + report.HumanDuration(-d) + " ago)"
 		}
 		item("Expiry", exp)
 		if f.Start != nil && f.Expiry.After(*f.Start) {
-			item("Lifetime", duration(f.Expiry.Sub(*f.Start))+" from start to expiry")
+			item("Lifetime", report.HumanDuration(f.Expiry.Sub(*f.Start))+" from start to expiry")
 		} else {
 			item("Lifetime", "unknown (no start time in the token)")
 		}

@@ -182,7 +182,7 @@ func (c *Collector) Findings() []Finding {
 	defer c.mu.Unlock()
 	out := make([]Finding, 0, len(c.entries))
 	for _, e := range c.entries {
-		slices.SortFunc(e.locs, compareLocations)
+		slices.SortFunc(e.locs, CompareLocations)
 		if c.max > 0 {
 			e.trim(c.max)
 		}
@@ -217,7 +217,7 @@ func (e *entry) trim(max int) {
 	if len(e.locs) <= max {
 		return
 	}
-	slices.SortFunc(e.locs, compareLocations)
+	slices.SortFunc(e.locs, CompareLocations)
 	e.dropped += len(e.locs) - max
 	clear(e.locs[max:])
 	e.locs = e.locs[:max:max]
@@ -263,7 +263,9 @@ func better(a, b detect.Match) bool {
 	return a.Token.Redacted < b.Token.Redacted
 }
 
-func compareLocations(a, b Location) int {
+// CompareLocations is the order of locations in every output: repository,
+// path, line, column, commit, file before message, date. Stores use it too.
+func CompareLocations(a, b Location) int {
 	if c := cmp.Compare(a.Repo, b.Repo); c != 0 {
 		return c
 	}

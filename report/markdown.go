@@ -219,9 +219,9 @@ func expiryText(f Finding, now time.Time) string {
 	exp := f.Expiry.UTC()
 	s := exp.Format(time.RFC3339)
 	if d := exp.Sub(now); d > 0 {
-		s += " (" + humanDuration(d) + " left)"
+		s += " (" + HumanDuration(d) + " left)"
 	} else {
-		s += " (expired " + humanDuration(-d) + " ago)"
+		s += " (expired " + HumanDuration(-d) + " ago)"
 	}
 	return s
 }
@@ -229,7 +229,7 @@ func expiryText(f Finding, now time.Time) string {
 // humanDuration writes d in its two largest units: "25 years, 40 days",
 // "3 days, 4 hours", "2 hours, 5 minutes", "less than a minute". A year is
 // 365 days.
-func humanDuration(d time.Duration) string {
+func HumanDuration(d time.Duration) string {
 	const day = 24 * time.Hour
 	unit := func(n int64, name string) string {
 		if n == 1 {

@@ -213,8 +213,8 @@ func TestHumanDuration(t *testing.T) {
 		{365 * day, "1 year"},
 		{(25*365 + 41) * day, "25 years, 41 days"},
 	} {
-		if got := humanDuration(tc.d); got != tc.want {
-			t.Errorf("humanDuration(%v) = %q, want %q", tc.d, got, tc.want)
+		if got := HumanDuration(tc.d); got != tc.want {
+			t.Errorf("HumanDuration(%v) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
 }

@@ -2,13 +2,10 @@ package sweep
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
+	"github.com/sasquatch-sec/sasquatch/internal/store/storetest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -20,40 +17,6 @@ import (
 )
 
 var now = time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
-
-// postgresDSN returns a DSN on a schema of its own in the test PostgreSQL
-// (SASQUATCH_TEST_POSTGRES, started by .ci/postgres.sh). Under CI a missing
-// database fails the test; elsewhere the test is skipped.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("SASQUATCH_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set and SASQUATCH_TEST_POSTGRES is not: run eval \"$(.ci/postgres.sh)\"")
-		}
-		t.Skip("SASQUATCH_TEST_POSTGRES is not set")
-	}
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "sq_sweep_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 func sasURL(account string, n int) string {
 	sig := base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("SYNTHETIC-SWEEP-PKG-SIG-%08d", n)))
@@ -97,7 +60,7 @@ func newQueue(t *testing.T, dsn string, gh *fakegh.Server) (*Queue, *store.Store
 // TestTwoWorkersSplitASweep is issue 11 "must be true" 4: two workers on
 // one PostgreSQL split a sweep without scanning any repository twice.
 func TestTwoWorkersSplitASweep(t *testing.T) {
-	dsn := postgresDSN(t)
+	dsn := storetest.PostgresDSN(t)
 	const repos = 8
 	gh := org(t, repos)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // a hang guard

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/sasquatch-sec/sasquatch/detect"
 	"github.com/sasquatch-sec/sasquatch/report"
@@ -473,7 +474,7 @@ func findings(ctx context.Context, c conn, filter Filter) ([]report.Finding, err
 		return nil, fmt.Errorf("store: truncations: %w", err)
 	}
 	for i := range out {
-		slices.SortFunc(out[i].Locations, compareLocations)
+		slices.SortFunc(out[i].Locations, report.CompareLocations)
 	}
 	report.SortFindings(out)
 	return out, nil
@@ -498,6 +499,9 @@ func loadLocations(ctx context.Context, c conn, sub string, args []any, out []re
 			return err
 		}
 		decAll(&l.Repo, &l.Path, &l.Commit, &l.Author, &l.Blob, &l.Permalink)
+		if !utf8.ValidString(l.Path) {
+			l.PathBytes = []byte(l.Path) // as a scan's output has it
+		}
 		l.Date = date.ptr()
 		if atTip.Valid {
 			b := atTip.Bool
@@ -508,42 +512,6 @@ func loadLocations(ctx context.Context, c conn, sub string, args []any, out []re
 		}
 	}
 	return rows.Err()
-}
-
-// compareLocations is report's location order (repo, path, line, column,
-// commit, message, date), so that a report from the store lists locations as
-// a direct scan does.
-func compareLocations(a, b report.Location) int {
-	if c := cmp.Compare(a.Repo, b.Repo); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Path, b.Path); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Line, b.Line); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Column, b.Column); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Commit, b.Commit); c != 0 {
-		return c
-	}
-	if a.Message != b.Message {
-		if !a.Message {
-			return -1
-		}
-		return 1
-	}
-	switch {
-	case a.Date == nil && b.Date == nil:
-		return 0
-	case a.Date == nil:
-		return -1
-	case b.Date == nil:
-		return 1
-	}
-	return a.Date.Compare(*b.Date)
 }
 
 // FindingSeen returns when finding fp was first and last seen, or

@@ -2,11 +2,8 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
+	"github.com/sasquatch-sec/sasquatch/internal/store/storetest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,37 +58,8 @@ func postgresBase(t *testing.T) string {
 	return dsn
 }
 
-// newPostgresSchema creates a schema of its own for one test and returns a
-// DSN whose search_path is that schema.
-func newPostgresSchema(t *testing.T) string {
-	t.Helper()
-	base := postgresBase(t)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "sq_test_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	ctx := context.Background()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("%s is not a URL", envPostgres)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// newPostgresSchema returns a DSN on a schema of its own for one test.
+func newPostgresSchema(t *testing.T) string { return storetest.PostgresDSN(t) }
 
 // clock is a settable test clock.
 type clock struct{ t time.Time }
