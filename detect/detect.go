@@ -127,7 +127,7 @@ func (d *Detector) detect(data []byte) (res Result) {
 			st.inWide = false
 		})
 	}
-	res = Result{Matches: st.matches, Rejected: st.rejected, Truncated: st.truncated}
+	res = Result{Matches: st.matches, Rejected: st.rejected, Rejections: st.rejections, Truncated: st.truncated}
 	slices.SortStableFunc(res.Matches, func(a, b Match) int {
 		if a.Start != b.Start {
 			return a.Start - b.Start
@@ -230,16 +230,17 @@ type seenKey struct {
 
 // state is the per-call state of Detect.
 type state struct {
-	data      []byte
-	now       time.Time
-	budget    int
-	matches   []Match
-	rejected  int
-	seen      map[seenKey]bool
-	truncated bool
-	inWide    bool         // the region being read was decoded from UTF-16
-	wide      map[int]bool // starts of matches found in UTF-16 text
-	be, bom   bool         // that text is big-endian; it starts with a BOM
+	data       []byte
+	now        time.Time
+	budget     int
+	matches    []Match
+	rejected   int
+	rejections []Rejection
+	seen       map[seenKey]bool
+	truncated  bool
+	inWide     bool         // the region being read was decoded from UTF-16
+	wide       map[int]bool // starts of matches found in UTF-16 text
+	be, bom    bool         // that text is big-endian; it starts with a BOM
 }
 
 // notebookMarkers are the keys of a Jupyter notebook's JSON around a cell.
@@ -293,8 +294,8 @@ func (st *state) text(t *text) {
 				r.inferParams(b)
 				r.pairContext(b, kc.eps, kc.names)
 			}
-			if rejectSAS(&r) != "" {
-				st.rejected++
+			if why := rejectSAS(&r); why != "" {
+				st.reject(why, maskSecret(string(b[r.qs:r.qe]), "sig="))
 				continue
 			}
 			st.addSAS(t, &r, inNotebook(b, r.qs))
@@ -418,7 +419,7 @@ func (d *Detector) detectRegion(data []byte, rs, re int, now time.Time) Result {
 	}
 	slices.SortStableFunc(st.matches, func(a, b Match) int { return a.Start - b.Start })
 	st.positions(st.matches)
-	return Result{Matches: st.matches, Rejected: st.rejected, Truncated: st.truncated}
+	return Result{Matches: st.matches, Rejected: st.rejected, Rejections: st.rejections, Truncated: st.truncated}
 }
 
 // hasNULPattern reports UTF-16 text: NULs at every other byte of the start.
@@ -440,4 +441,40 @@ func hasNULPattern(b []byte) bool {
 		}
 	}
 	return even >= n/2-1 && odd == 0 || odd >= n/2-1 && even == 0
+}
+
+// reject counts a rejected candidate and keeps the first few, masked.
+// Only rejections allocate: the no-hit path stays allocation-free.
+func (st *state) reject(reason, redacted string) {
+	st.rejected++
+	if len(st.rejections) < MaxRejections {
+		if len(redacted) > 200 {
+			redacted = redacted[:200]
+		}
+		st.rejections = append(st.rejections, Rejection{Reason: reason, Redacted: redacted})
+	}
+}
+
+// maskSecret masks the value after each (case-insensitive) key in s, such
+// as "sig=" or "accountkey=", up to the next '&', ';', quote or space.
+func maskSecret(s, key string) string {
+	low := strings.ToLower(s)
+	var b strings.Builder
+	last := 0
+	for i := 0; ; {
+		j := strings.Index(low[i:], key)
+		if j < 0 {
+			break
+		}
+		vs := i + j + len(key)
+		ve := vs
+		for ve < len(s) && !strings.ContainsRune("&; \t\r\n\"'<>", rune(s[ve])) {
+			ve++
+		}
+		b.WriteString(s[last:vs])
+		b.WriteString(Redacted)
+		last, i = ve, ve
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }

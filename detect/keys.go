@@ -83,8 +83,8 @@ func (st *state) addKey(t *text, kc *keyCtx, i int) (int, bool) {
 		ve++
 	}
 	key := string(b[vs:ve])
-	if rejectKey(key) != "" {
-		st.rejected++
+	if why := rejectKey(key); why != "" {
+		st.reject(why, "AccountKey="+Redacted)
 		return ve, true
 	}
 	cs := i
@@ -101,7 +101,7 @@ func (st *state) addKey(t *text, kc *keyCtx, i int) (int, bool) {
 	pairs := connPairs([]byte(unsemi.Replace(string(b[cs:ce]))), nil)
 	if key == cosmosEmulatorKey || connValue(pairs, "accountendpoint") != "" || isCosmos(b[cs:ce]) {
 		// Cosmos DB: AccountEndpoint=https://x.documents.azure.com:443/;AccountKey=...
-		st.rejected++
+		st.reject("cosmos-db", "AccountKey="+Redacted)
 		return ve, true
 	}
 	tok := Token{Kind: KindAccountKey, Cloud: CloudNone}
@@ -257,8 +257,12 @@ func (st *state) addContextKey(t *text, kc *keyCtx, e int) (int, bool) {
 	}
 	st.budget--
 	key := string(b[ks:e])
-	if rejectKey(key) != "" || key == cosmosEmulatorKey || isCosmos(around) {
-		st.rejected++
+	if why := rejectKey(key); why != "" {
+		st.reject(why, name+"="+Redacted)
+		return e, true
+	}
+	if key == cosmosEmulatorKey || isCosmos(around) {
+		st.reject("cosmos-db", name+"="+Redacted)
 		return e, true
 	}
 	ce := e

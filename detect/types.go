@@ -148,6 +148,10 @@ type Result struct {
 	// storage secret: placeholders, signatures that do not decode to 32 bytes,
 	// other vendors' sig=, Cosmos DB account keys.
 	Rejected int
+	// Rejections describe the first few rejected candidates (at most
+	// MaxRejections; Rejected counts them all), so that a user can tell a
+	// correct rejection from a miss (--verbose). Nil when none.
+	Rejections []Rejection
 	// Truncated is set when a resource bound of Detect was reached (too many
 	// anchors, candidates or matches in one input): part of the input was not
 	// examined, which is a coverage gap, not a clean result.
@@ -158,4 +162,14 @@ type Result struct {
 type Config struct {
 	// Now is the clock for lifetime tiers and the expired gate; zero means time.Now() at each Detect.
 	Now time.Time
+}
+
+// MaxRejections bounds Result.Rejections.
+const MaxRejections = 16
+
+// Rejection is a candidate that looked like a credential but is not a
+// secret. It never holds a signature or key: Redacted masks them.
+type Rejection struct {
+	Reason   string // stable: placeholder, signature-not-32-bytes, hex-signature, other-vendor, service-bus, not-a-sas, key-not-64-bytes, cosmos-db
+	Redacted string // the candidate, signature or key masked, at most 200 bytes
 }

@@ -280,6 +280,10 @@ func (p *Pipeline) detect(t task) {
 		// Under --verbose, say where candidates were rejected, so that a
 		// user can tell a real miss from a correct rejection.
 		p.log.Info("rejected candidates (placeholders or not Azure)", "repo", s.src.Name, "path", report.Scrub(b.Origin.Path), "blob", b.ID, "count", res.Rejected)
+		for _, r := range res.Rejections {
+			// Masked by the detector; scrubbed again, as everything logged is.
+			p.log.Info("rejected", "path", report.Scrub(b.Origin.Path), "reason", r.Reason, "candidate", report.Scrub(r.Redacted))
+		}
 	}
 	if res.Truncated {
 		s.mu.Lock()

@@ -357,6 +357,10 @@ func TestRejectedVerbose(t *testing.T) {
 	if !regexp.MustCompile(`level=INFO msg="rejected candidates.*path=docs/howto.md.*count=1`).MatchString(stderr) {
 		t.Errorf("-v does not say where the candidate was rejected:\n%s", stderr)
 	}
+	// Each rejected candidate is listed with its reason, masked.
+	if !regexp.MustCompile(`level=INFO msg=rejected path=docs/howto.md reason=placeholder candidate="sv=2022-11-02&sr=c&sp=rl&se=2030-01-01T00:00:00Z&sig=REDACTED"`).MatchString(stderr) {
+		t.Errorf("-v does not list the rejected candidate and why:\n%s", stderr)
+	}
 }
 
 // Item 12: every finding says how to revoke it, in text and JSON.
