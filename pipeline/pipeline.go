@@ -39,10 +39,10 @@ type Config struct {
 	Now time.Time
 	// Logger receives skips and errors at Info and Warn (default: discard).
 	Logger *slog.Logger
-	// MaxBlobsPerToken bounds, per scan, how many distinct history blobs
-	// holding the same token are kept for provenance; the rest are counted
+	// MaxBlobsPerToken bounds, per scan, how many occurrences of the same
+	// token in history blobs are kept for provenance; the rest are counted
 	// with Store.Truncated. It bounds memory on a repository where one token
-	// sits in 100,000 blobs. Default report.DefaultMaxLocations.
+	// sits on 500,000 lines. Default report.DefaultMaxLocations.
 	MaxBlobsPerToken int
 	// ProvenanceGrace is how long provenance may still run after the
 	// context ended, so that findings keep their commits (default 30 s).
@@ -159,14 +159,18 @@ type scanState struct {
 
 	mu       sync.Mutex
 	res      Result            // skips and problems found by workers
-	byBlob   map[string][]hit  // blob ID -> hits waiting for provenance
-	perToken map[string]int    // fingerprint -> blobs kept in byBlob
-	dropped  map[string]*drops // fingerprint -> occurrences not kept
+	byBlob   map[string][]hit         // blob ID -> hits waiting for provenance
+	perToken map[string]int           // fingerprint -> occurrences kept in byBlob
+	variants map[string]*detect.Match // one copy of each distinct reading of a token
+	dropped  map[string]*drops        // fingerprint -> occurrences not kept
 }
 
+// hit is one occurrence waiting for provenance: where in the blob, and a
+// pointer to the token's reading, shared by every occurrence that reads the
+// same (a token in 100,000 places holds one Match, not 100,000).
 type hit struct {
 	loc report.Location
-	m   detect.Match
+	m   *detect.Match
 }
 
 type drops struct {
@@ -178,7 +182,8 @@ type drops struct {
 // The error is non-nil only when ctx ended before the source did
 // (Result.Interrupted is then set, and what was found is still stored).
 func (p *Pipeline) Scan(ctx context.Context, src Source, store Store) (Result, error) {
-	s := &scanState{src: src, store: store, byBlob: map[string][]hit{}, perToken: map[string]int{}, dropped: map[string]*drops{}}
+	s := &scanState{src: src, store: store, byBlob: map[string][]hit{}, perToken: map[string]int{},
+		variants: map[string]*detect.Match{}, dropped: map[string]*drops{}}
 	s.prov, _ = src.Source.(crawler.Provenancer)
 
 	p.feed(ctx, s)
@@ -301,7 +306,7 @@ func (p *Pipeline) detect(t task) {
 			continue
 		}
 		if s.prov != nil && b.ID != "" && b.Origin.Commit == "" && !b.Message {
-			s.wait(b.ID, hit{loc: loc, m: m}, p.maxBlobs)
+			s.wait(b.ID, loc, m, p.maxBlobs)
 			continue
 		}
 		s.add(loc, m)
@@ -333,25 +338,29 @@ func (s *scanState) add(loc report.Location, m detect.Match) {
 	s.store.Add(loc, m)
 }
 
-// wait keeps a hit until provenance names its commits and paths, at most
-// max blobs per token; the rest are counted as truncated.
-func (s *scanState) wait(blobID string, h hit, max int) {
+// wait keeps an occurrence until provenance names its commits and paths,
+// at most max occurrences per token; the rest are counted as truncated.
+func (s *scanState) wait(blobID string, loc report.Location, m detect.Match, max int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fp := h.m.Fingerprint
-	if _, known := s.byBlob[blobID]; !known {
-		if s.perToken[fp] >= max {
-			d := s.dropped[fp]
-			if d == nil {
-				d = &drops{m: h.m}
-				s.dropped[fp] = d
-			}
-			d.n++
-			return
+	fp := m.Fingerprint
+	if s.perToken[fp] >= max {
+		d := s.dropped[fp]
+		if d == nil {
+			d = &drops{m: m}
+			s.dropped[fp] = d
 		}
-		s.perToken[fp]++
+		d.n++
+		return
 	}
-	s.byBlob[blobID] = append(s.byBlob[blobID], h)
+	s.perToken[fp]++
+	key := fp + "\x00" + m.Token.Account + "\x00" + m.Token.Host + "\x00" + m.Token.Redacted + "\x00" + m.Severity.String()
+	shared := s.variants[key]
+	if shared == nil {
+		shared = &m
+		s.variants[key] = shared
+	}
+	s.byBlob[blobID] = append(s.byBlob[blobID], hit{loc: loc, m: shared})
 }
 
 // resolveProvenance asks the source for the origins of the matched blobs
@@ -390,11 +399,11 @@ func (p *Pipeline) resolveProvenance(ctx context.Context, s *scanState, res *Res
 				if loc.Repo == "" {
 					loc.Repo = s.src.Name
 				}
-				s.add(loc, h.m)
+				s.add(loc, *h.m)
 				continue
 			}
 			for _, o := range origins {
-				s.add(withOrigin(h.loc, o), h.m)
+				s.add(withOrigin(h.loc, o), *h.m)
 			}
 		}
 	}

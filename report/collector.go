@@ -19,7 +19,7 @@ const DefaultMaxLocations = 1000
 // maxSeen bounds the per-finding set of occurrence keys used for
 // de-duplication. Past it, occurrences are no longer de-duplicated and
 // Finding.LocationsTruncated becomes an upper bound.
-const maxSeen = 1 << 20
+const maxSeen = 1 << 16
 
 // CollectorOptions configures a [Collector]. The zero value is valid.
 type CollectorOptions struct {
@@ -200,13 +200,21 @@ func (c *Collector) Findings() []Finding {
 	return out
 }
 
-// SortFindings sorts findings by severity, highest first, then by
-// fingerprint: the order of every output. It is not safe for concurrent use
+// SortFindings sorts findings by severity, highest first, then by their
+// first location (repository, path, line), then fingerprint: the order of
+// every output. It is not safe for concurrent use
 // on the same slice.
 func SortFindings(fs []Finding) {
 	slices.SortFunc(fs, func(a, b Finding) int {
 		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
 			return c
+		}
+		// Within a severity, where it was first seen: repository, path,
+		// line (locations are sorted); the fingerprint breaks ties.
+		if len(a.Locations) > 0 && len(b.Locations) > 0 {
+			if c := CompareLocations(a.Locations[0], b.Locations[0]); c != 0 {
+				return c
+			}
 		}
 		return cmp.Compare(a.Fingerprint, b.Fingerprint)
 	})

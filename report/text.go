@@ -168,6 +168,9 @@ func (p *textPrinter) finding(f Finding) {
 		}
 		perms += "(sp=" + f.SP + ")"
 	}
+	if perms == "" && f.Kind != detect.KindAccountKey {
+		perms = "unknown (no sp)" // never read-only: nothing says what it grants
+	}
 	p.field("permissions", perms)
 	p.field("valid", validity(f))
 	p.field("reasons", strings.Join(f.Reasons, ", "))

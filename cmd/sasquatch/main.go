@@ -9,7 +9,11 @@ import (
 	"syscall"
 )
 
-func main() {
+func main() { os.Exit(mainCode()) }
+
+// mainCode is the whole program but for os.Exit: it handles signals and
+// returns the exit code (tests run it in child processes).
+func mainCode() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, func() {
 		// The first signal stops the scan; the findings made so far are
@@ -24,5 +28,5 @@ func main() {
 	})
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	os.Exit(code)
+	return code
 }

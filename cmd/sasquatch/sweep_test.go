@@ -34,10 +34,41 @@ func TestMain(m *testing.M) {
 				}
 			}
 		}
-		main()
-		return
+		code := mainCode()
+		if f := os.Getenv("SASQUATCH_TEST_HWM_FILE"); f != "" {
+			// The child's own peak RSS since exec. getrusage's ru_maxrss is
+			// no good here: Linux carries the parent's high-water mark
+			// across the vfork and exec of a child of this (large) test
+			// process.
+			if b, err := os.ReadFile("/proc/self/status"); err == nil {
+				for _, line := range strings.Split(string(b), "\n") {
+					if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+						os.WriteFile(f, []byte(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB"))), 0o644)
+					}
+				}
+			}
+		}
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
+}
+
+// childPeakKiB runs cmd (a child re-running this binary as sasquatch) and
+// returns its peak RSS in KiB, as the child itself measured it.
+func childPeakKiB(t testing.TB, cmd *exec.Cmd) (int64, []byte, error) {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "hwm")
+	cmd.Env = append(cmd.Env, "SASQUATCH_TEST_HWM_FILE="+f)
+	out, err := cmd.CombinedOutput()
+	b, rerr := os.ReadFile(f)
+	if rerr != nil {
+		t.Fatalf("the child did not report its peak RSS: %v\n%s", rerr, out)
+	}
+	kib, perr := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if perr != nil {
+		t.Fatalf("peak RSS %q: %v", b, perr)
+	}
+	return kib, out, err
 }
 
 // sweepOrg builds a fake organisation of n repositories, every third one
