@@ -158,7 +158,7 @@ type scanState struct {
 	blobs, bytes, rejected, ignored atomic.Int64
 
 	mu       sync.Mutex
-	res      Result            // skips and problems found by workers
+	res      Result                   // skips and problems found by workers
 	byBlob   map[string][]hit         // blob ID -> hits waiting for provenance
 	perToken map[string]int           // fingerprint -> occurrences kept in byBlob
 	variants map[string]*detect.Match // one copy of each distinct reading of a token
