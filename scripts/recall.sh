@@ -49,6 +49,8 @@ def files(tool):
             continue
         x = json.loads(line)
         if tool == "sasquatch":
+            if x.get("type") == "summary":
+                continue
             for l in x["locations"]:
                 found.add(l["path"])
         else:  # trufflehog
