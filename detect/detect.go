@@ -455,25 +455,25 @@ func (st *state) reject(reason, redacted string) {
 	}
 }
 
-// maskSecret masks the value after each (case-insensitive) key in s, such
-// as "sig=" or "accountkey=", up to the next '&', ';', quote or space.
+// maskSecret masks the value after each (ASCII case-insensitive) key in s,
+// such as "sig=" or "accountkey=", up to the next '&', ';', quote or space.
+// It works on bytes: s may hold anything (invalid UTF-8 included).
 func maskSecret(s, key string) string {
-	low := strings.ToLower(s)
 	var b strings.Builder
 	last := 0
-	for i := 0; ; {
-		j := strings.Index(low[i:], key)
-		if j < 0 {
-			break
+	for i := 0; i+len(key) <= len(s); {
+		if !strings.EqualFold(s[i:i+len(key)], key) {
+			i++
+			continue
 		}
-		vs := i + j + len(key)
+		vs := i + len(key)
 		ve := vs
 		for ve < len(s) && !strings.ContainsRune("&; \t\r\n\"'<>", rune(s[ve])) {
 			ve++
 		}
 		b.WriteString(s[last:vs])
 		b.WriteString(Redacted)
-		last, i = ve, ve
+		last, i = ve, max(ve, vs)
 	}
 	b.WriteString(s[last:])
 	return b.String()

@@ -38,3 +38,20 @@ func TestRejectionsListed(t *testing.T) {
 		t.Errorf("rejected %d, listed %d; want %d and %d", res.Rejected, len(res.Rejections), MaxRejections+5, MaxRejections)
 	}
 }
+
+// TestMaskSecretBytes: masking works on bytes, whatever the text holds
+// (a fuzz crasher: lower-casing invalid UTF-8 changed its length).
+func TestMaskSecretBytes(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"a=1&sig=abc&b=2":               "a=1&sig=REDACTED&b=2",
+		"SIG=abc;Sig=def":               "SIG=REDACTED;Sig=REDACTED",
+		"<http:// ?0000000\x8d&sig%3D>": "<http:// ?0000000\x8d&sig%3D>",
+		"\x8d\xff sig=x\x8d y":          "\x8d\xff sig=REDACTED y",
+		"sig=":                          "sig=REDACTED",
+	} {
+		if got := maskSecret(in, "sig="); got != want {
+			t.Errorf("maskSecret(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -19,12 +19,14 @@ func mainCode() int {
 		// The first signal stops the scan; the findings made so far are
 		// still written. A second one ends the process at once, but never
 		// leaves a temporary report (which may hold revealed tokens) behind.
-		stop()
+		// The second handler is in place before the first is removed, so no
+		// signal falls between them to the default action.
 		second, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		context.AfterFunc(second, func() {
 			temps.removeAll()
 			os.Exit(exitError)
 		})
+		stop()
 	})
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
