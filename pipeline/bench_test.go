@@ -1,0 +1,48 @@
+package pipeline
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/sasquatch-sec/sasquatch/crawler"
+	"github.com/sasquatch-sec/sasquatch/fixtures"
+	"github.com/sasquatch-sec/sasquatch/report"
+)
+
+// BenchmarkScanDir runs Pipeline.Scan over a crawler.Dir end to end (walk,
+// parallel reads, detection, locations, the store) on a 64 MiB synthetic
+// tree of 256 files in the page cache with a planted SAS every 64 KiB, with
+// 1 and 2 workers (and as many readers, as `sasquatch scan --workers N`
+// configures them). Every planted token must be found.
+//
+//	go test ./pipeline/ -run '^$' -bench BenchmarkScanDir -benchmem -count 5
+func BenchmarkScanDir(b *testing.B) {
+	const size, every = 64 << 20, 64 << 10
+	root := b.TempDir()
+	if err := fixtures.WriteTree(root, 256, size, every, 1); err != nil {
+		b.Fatal(err)
+	}
+	want := int(fixtures.TokenCount(size, every))
+	for _, w := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			d, err := crawler.NewDir([]string{root}, crawler.DirConfig{Readers: w})
+			if err != nil {
+				b.Fatal(err)
+			}
+			p := New(Config{Workers: w})
+			defer p.Close()
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				coll := report.NewCollector(report.CollectorOptions{})
+				res, err := p.Scan(b.Context(), Source{Source: d}, coll)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if res.Bytes != size || coll.Len() != want {
+					b.Fatalf("scanned %d bytes, %d findings; want %d, %d", res.Bytes, coll.Len(), size, want)
+				}
+			}
+		})
+	}
+}
