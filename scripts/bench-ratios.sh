@@ -20,8 +20,9 @@
 # their output is /dev/null. The cat-file baseline writes to /dev/null (git
 # does not stop early there, and a file would only make it slower).
 #
-# Tools used: the project's own (go build / go run), rg, git, /usr/bin/time
-# and bash itself.
+# Tools used: the project's own (go build / go run), rg, git, /usr/bin/time,
+# bash itself (arithmetic, medians, parsing) and coreutils for files
+# (mkdir, rm, cat, touch, nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:${PATH}"
@@ -48,7 +49,9 @@ while IFS=: read -r k v; do
 	if [[ $k == "model name"* ]]; then model=${v# }; break; fi
 done </proc/cpuinfo
 read -r l1 l5 l15 _ </proc/loadavg
-echo "machine: $(nproc) CPUs, $model; $(go version | cut -d' ' -f3); load $l1 $l5 $l15"
+gover=$(go version)
+gover=${gover#go version }
+echo "machine: $(nproc) CPUs, $model; ${gover%% *}; load $l1 $l5 $l15 (a busy machine inflates wall times: compare the CPU columns too)"
 echo "commit:  $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (modified)')"
 
 # --- corpora -----------------------------------------------------------------
