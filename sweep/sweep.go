@@ -216,6 +216,7 @@ func (q *Queue) RescueRunning(ctx context.Context) (int, error) {
 // Progress is how far a run is.
 type Progress struct {
 	Done, Total int  // scan jobs finished / enqueued so far
+	Findings    int  // findings first seen in this run so far
 	Finished    bool // the run is finished
 }
 
@@ -227,6 +228,9 @@ func (q *Queue) Progress(ctx context.Context, id int64) (Progress, error) {
 	}
 	var p Progress
 	p.Finished = !run.FinishedAt.IsZero()
+	if p.Findings, err = q.cfg.Store.CountFindings(ctx, store.Filter{RunID: id, IncludeTriaged: true}); err != nil {
+		return p, err
+	}
 	err = q.eachScanJob(ctx, id, nil, func(j *rivertype.JobRow) {
 		p.Total++
 		if !slices.Contains(active, j.State) {

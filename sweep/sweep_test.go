@@ -77,8 +77,12 @@ func TestTwoWorkersSplitASweep(t *testing.T) {
 		}
 		t.Cleanup(func() { q.Stop(context.Background()) })
 	}
-	if err := q1.Wait(ctx, runID, nil); err != nil {
+	var last Progress
+	if err := q1.Wait(ctx, runID, func(p Progress) { last = p }); err != nil {
 		t.Fatal(err)
+	}
+	if !last.Finished || last.Done != repos || last.Total != repos || last.Findings != repos {
+		t.Errorf("last progress %+v, want finished, %d/%d repositories, %d findings", last, repos, repos, repos)
 	}
 	packs := gh.Packs()
 	if len(packs) != repos {

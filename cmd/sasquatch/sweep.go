@@ -367,6 +367,7 @@ func (p *sweepProgress) update(pr sweep.Progress) {
 	if pr.Total > 0 {
 		p.bar.ChangeMax(pr.Total)
 	}
+	p.bar.Describe(fmt.Sprintf("repositories (%d new findings)", pr.Findings))
 	_ = p.bar.Set(pr.Done)
 }
 

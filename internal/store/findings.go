@@ -535,3 +535,14 @@ type Stamp struct {
 	At  time.Time
 	Run int64
 }
+
+// CountFindings returns how many findings filter selects (progress lines:
+// "findings so far"), without loading them.
+func (s *Store) CountFindings(ctx context.Context, filter Filter) (int, error) {
+	where, args := filter.where()
+	var n int
+	if err := s.c().row(ctx, `SELECT COUNT(*) FROM findings f WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count findings: %w", err)
+	}
+	return n, nil
+}
