@@ -51,7 +51,7 @@ func findAccountNames(b []byte, limit int) []accountName {
 		}
 		flag := b[ks] == '-' // --account-name x, -StorageAccountName x
 		if vs, ve, ok := valueAfterKey(b, ke, flag); ok {
-			if a := strings.ToLower(string(b[vs:ve])); validAccount(a) {
+			if a := strings.ToLower(string(b[vs:ve])); ValidAccount(a) {
 				out = append(out, accountName{start: vs, end: ve, name: a})
 			}
 		}
@@ -158,7 +158,7 @@ func assignedValue(b []byte, name string, pos int) string {
 			continue
 		}
 		a := strings.ToLower(string(b[vs:ve]))
-		if !validAccount(a) {
+		if !ValidAccount(a) {
 			continue
 		}
 		d := pos - ve

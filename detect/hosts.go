@@ -72,8 +72,9 @@ func splitHostPort(h string) (host string, port int) {
 	return h, 0
 }
 
-// validAccount reports whether s is a storage account name: 3-24 of [a-z0-9].
-func validAccount(s string) bool {
+// ValidAccount reports whether s is a storage account name: 3-24 of
+// [a-z0-9]. The liveness checker uses it too.
+func ValidAccount(s string) bool {
 	if len(s) < 3 || len(s) > 24 {
 		return false
 	}
@@ -185,7 +186,7 @@ func parseHost(host, path string) hostInfo {
 		}
 		seg := strings.TrimPrefix(path, "/")
 		acc, rest, _ := strings.Cut(seg, "/")
-		if acc = strings.ToLower(acc); validAccount(acc) {
+		if acc = strings.ToLower(acc); ValidAccount(acc) {
 			hi.account = acc
 			hi.pathAcc = true
 			hi.path = "/" + rest
@@ -246,7 +247,7 @@ func accountLabel(l string, hi *hostInfo) string {
 		hi.tags = append(hi.tags, "secondary-endpoint")
 		l = s
 	}
-	if !validAccount(l) {
+	if !ValidAccount(l) {
 		return ""
 	}
 	return l

@@ -105,7 +105,7 @@ func (st *state) addKey(t *text, kc *keyCtx, i int) (int, bool) {
 		return ve, true
 	}
 	tok := Token{Kind: KindAccountKey, Cloud: CloudNone}
-	if a := strings.ToLower(connValue(pairs, "accountname")); validAccount(a) {
+	if a := strings.ToLower(connValue(pairs, "accountname")); ValidAccount(a) {
 		tok.Account = a
 	}
 	endpoint := connValue(pairs, "blobendpoint")

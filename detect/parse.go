@@ -279,7 +279,7 @@ func (r *rawSAS) connHost() {
 			return
 		}
 	}
-	if a := strings.ToLower(connValue(r.connEPs, "accountname")); validAccount(a) {
+	if a := strings.ToLower(connValue(r.connEPs, "accountname")); ValidAccount(a) {
 		r.account = a
 	}
 }

@@ -209,29 +209,6 @@ func facts(b *strings.Builder, f report.Finding, now time.Time) {
 	item("Fingerprint", span(f.Fingerprint, 64))
 }
 
-// safeLink returns raw as a Markdown link destination when it is an
-// absolute http(s) URL with a host and no user info, with every character
-// that could end the destination or the link early percent-encoded.
-func safeLink(raw string) (string, bool) {
-	if raw == "" || len(raw) > 4096 {
-		return "", false
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		return "", false
-	}
-	var b strings.Builder
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>`\"'\\[]{}|^*_~!", c) >= 0 {
-			fmt.Fprintf(&b, "%%%02X", c)
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String(), true
-}
-
 // locationLine is one location: path (in a code span), line, commit,
 // permalink.
 func locationLine(l report.Location) string {
@@ -259,7 +236,7 @@ func locationLine(l report.Location) string {
 		parts = append(parts, "history only (no longer at the tip: still in the repository's history)")
 	}
 	s := "- " + strings.Join(parts, ", ")
-	if u, ok := safeLink(l.Permalink); ok {
+	if u, ok := report.SafeLinkURL(l.Permalink); ok {
 		s += " ([permalink](" + u + "))"
 	}
 	return s

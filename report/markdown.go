@@ -280,7 +280,7 @@ func locationMarkdown(l Location) string {
 		}
 		where = codeSpan(ref)
 	}
-	if u, ok := safeLinkURL(l.Permalink); ok {
+	if u, ok := SafeLinkURL(l.Permalink); ok {
 		where = "[" + where + "](" + u + ")"
 	}
 	var extra []string
@@ -368,12 +368,14 @@ func mdWords(ws []string) string {
 	return strings.Join(out, ", ")
 }
 
-// safeLinkURL returns raw as a Markdown link destination when it is an
-// absolute http or https URL with a host, with every character that could
-// end the destination or the link early (spaces, parentheses, angle
-// brackets, backticks, quotes, backslashes, controls) percent-encoded.
-func safeLinkURL(raw string) (string, bool) {
-	if raw == "" {
+// SafeLinkURL returns raw as a Markdown link destination when it is an
+// absolute http or https URL with a host and no user info, with every
+// character that could end the destination or the link early, or be read
+// as emphasis (spaces, parentheses, angle brackets, backticks, quotes,
+// backslashes, brackets, emphasis marks, controls) percent-encoded. Issue
+// bodies use it too.
+func SafeLinkURL(raw string) (string, bool) {
+	if raw == "" || len(raw) > 4096 {
 		return "", false
 	}
 	u, err := url.Parse(raw)
@@ -383,7 +385,7 @@ func safeLinkURL(raw string) (string, bool) {
 	var b strings.Builder
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>`\"'\\[]{}|^", c) >= 0 {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>`\"'\\[]{}|^*_~!", c) >= 0 {
 			fmt.Fprintf(&b, "%%%02X", c)
 			continue
 		}

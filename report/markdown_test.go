@@ -239,9 +239,9 @@ func TestSafeLinkURL(t *testing.T) {
 		{"https://user:pw@github.com/x", "", false},
 		{"", "", false},
 	} {
-		got, ok := safeLinkURL(tc.in)
+		got, ok := SafeLinkURL(tc.in)
 		if got != tc.want || ok != tc.ok {
-			t.Errorf("safeLinkURL(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+			t.Errorf("SafeLinkURL(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
 }

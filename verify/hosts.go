@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"github.com/sasquatch-sec/sasquatch/detect"
 	"strings"
 )
 
@@ -109,7 +110,7 @@ func parseStorageHost(host string) (storageHost, bool) {
 	if a, ok := strings.CutSuffix(acct, "-secondary"); ok {
 		acct, sh.second = a, true
 	}
-	if !validAccount(acct) {
+	if !detect.ValidAccount(acct) {
 		return storageHost{}, false
 	}
 	sh.host, sh.account, sh.service = h, acct, svc
@@ -121,20 +122,6 @@ func dnsZoneLabel(l string) bool {
 		return false
 	}
 	return '0' <= l[1] && l[1] <= '9' && '0' <= l[2] && l[2] <= '9'
-}
-
-// validAccount reports whether s is a storage account name: 3-24 of [a-z0-9].
-func validAccount(s string) bool {
-	if len(s) < 3 || len(s) > 24 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // emulatorService maps the SDKs' path-style emulator ports to the service

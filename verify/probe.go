@@ -82,7 +82,7 @@ func parseEndpoint(raw string) (*endpoint, error) {
 	} else if label, rest, _ := strings.Cut(strings.ToLower(u.Hostname()), "."); !isIP(u.Hostname()) && storageLabel(rest) {
 		ep.account = label // {account}.privatelink.blob.core.windows.net, {account}.blob.localhost
 	}
-	if !validAccount(ep.account) {
+	if !detect.ValidAccount(ep.account) {
 		// bind, don't pair: without the account, tokens of every account would go there
 		return nil, errors.New("verify: endpoint must name the storage account: http://HOST:PORT/ACCOUNT or https://ACCOUNT.HOST")
 	}
