@@ -72,6 +72,12 @@ type DirConfig struct {
 	// ChunkSize, plus at most two chunks of the file the consumer waits for
 	// (which is never kept waiting for memory).
 	Readers int
+	// Gate, when set, is held by a reader while it reads a regular file
+	// (each read call, never while it waits for memory or the consumer),
+	// so that the readers and whatever else enters the same gate (the
+	// pipeline's detectors) never run more at once than it allows. Streams
+	// are read without it: their reads wait on another process.
+	Gate *Gate
 	// Exclude lists patterns of files and directories not to scan. An
 	// excluded directory is not descended. Exclusion is the user's choice,
 	// not lost coverage: no *Skip is yielded, but [Dir.Excluded] counts it.
@@ -566,7 +572,11 @@ func (it *iteration) readFile(j *job) {
 			return it.send(j, result{blob: b, buf: buf, err: err, done: final})
 		},
 	}
-	if c.run(f, o, size) && !done {
+	var r io.Reader = f
+	if it.d.cfg.Gate != nil && size >= 0 {
+		r = gatedReader{r: f, g: it.d.cfg.Gate}
+	}
+	if c.run(r, o, size) && !done {
 		it.send(j, result{done: true})
 	}
 }

@@ -259,34 +259,31 @@ func inNotebook(b []byte, i int) bool {
 	return false
 }
 
-// credentialStart marks the bytes a credential is looked for at: the s of
-// sig=, the a of AccountKey=, the first '=' of a key's "==" padding. A
-// table: text asks it for every byte of a region.
-var credentialStart = [256]bool{'s': true, 'S': true, 'a': true, 'A': true, '=': true}
-
-// text finds the credentials in one normalised region.
+// text finds the credentials in one normalised region. Every credential is
+// tied to an '=': the one that ends sig= or AccountKey= (any case; the text
+// is normalised, so the '=' is literal), or the first of a key's "=="
+// padding. The loop therefore jumps from '=' to '=' with bytes.IndexByte
+// instead of looking at every byte, and examines the candidates in the
+// order of their starts: an '=' never lies inside "sig" or "accountkey",
+// so a later candidate never starts before an earlier one.
 func (st *state) text(t *text) {
 	b := t.b
 	kc := &keyCtx{b: b} // endpoints and account names, found when first needed
-	last := 0
-	for i := 0; i < len(b); i++ {
-		if !credentialStart[b[i]] || i < last {
-			continue
-		}
-		c := b[i] | 0x20
-		if c == '=' && (i+1 >= len(b) || b[i+1] != '=') {
-			continue
-		}
-		if st.budget <= 0 || len(st.matches) >= maxMatches {
-			st.truncated = true
+	last := 0           // the end of the last credential: candidates inside it are skipped
+	for k := 0; k < len(b); k++ {
+		j := bytes.IndexByte(b[k:], '=')
+		if j < 0 {
 			return
 		}
-		switch {
-		case c == 's' && sigAt(b, i):
-			st.budget--
-			r, ok := extractSAS(b, i)
+		k += j
+		switch s, a := k-len("sig"), k-len("accountkey"); {
+		case s >= last && sigAt(b, s):
+			if !st.spend() {
+				return
+			}
+			r, ok := extractSAS(b, s)
 			if !ok {
-				continue
+				break
 			}
 			last = r.qe
 			if !r.hasHost {
@@ -296,21 +293,46 @@ func (st *state) text(t *text) {
 			}
 			if why := rejectSAS(&r); why != "" {
 				st.reject(why, maskSecret(string(b[r.qs:r.qe]), "sig="))
-				continue
+				break
 			}
 			st.addSAS(t, &r, inNotebook(b, r.qs))
-		case c == 'a' && hasPrefixFold(b, i, "accountkey="): // also StorageAccountKey=, storageAccountKey=...
-			st.budget--
-			if end, ok := st.addKey(t, kc, i); ok {
+		case a >= last && hasPrefixFold(b, a, "accountkey"): // also StorageAccountKey=, storageAccountKey=...
+			if !st.spend() {
+				return
+			}
+			if end, ok := st.addKey(t, kc, a); ok {
 				last = end
 			}
-		case c == '=':
+		}
+		if k >= last && k+1 < len(b) && b[k+1] == '=' {
 			// the padding of a value shaped like an account key
-			if end, ok := st.addContextKey(t, kc, i+2); ok {
+			if st.exhausted() {
+				return
+			}
+			if end, ok := st.addContextKey(t, kc, k+2); ok {
 				last = end
 			}
 		}
 	}
+}
+
+// exhausted reports (and records as truncation) that this call may examine
+// no more candidates: its parse budget or its match limit is used up.
+func (st *state) exhausted() bool {
+	if st.budget <= 0 || len(st.matches) >= maxMatches {
+		st.truncated = true
+		return true
+	}
+	return false
+}
+
+// spend takes one parse from the budget; false when none is left.
+func (st *state) spend() bool {
+	if st.exhausted() {
+		return false
+	}
+	st.budget--
+	return true
 }
 
 func (st *state) add(m Match) {

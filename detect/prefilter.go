@@ -3,8 +3,6 @@ package detect
 import (
 	"bytes"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/cloudflare/ahocorasick"
@@ -19,109 +17,38 @@ const (
 	clsKey                         // AccountKey=
 	clsKey16                       // AccountKey= in UTF-16
 	clsKeyShape                    // 86 base64 characters and "==": an account key outside a connection string
-	clsConn                        // SharedAccessSignature (context only)
-	clsHost                        // storage endpoint suffixes (context only)
-	clsEmulator                    // devstoreaccount1, emulator ports (context only)
 )
 
-// primary reports whether the class starts a candidate; the other classes only
-// give context (an endpoint to pair a bare token with) and never a finding by
-// themselves, because every SAS has a sig and every key an AccountKey= or
-// the shape of a key.
-func (c anchorClass) primary() bool { return c <= clsKeyShape }
+// Every candidate starts at an anchor: every SAS has a sig and every key an
+// AccountKey= or the shape of a key. Context (an endpoint to pair a bare
+// token with) is looked for around a candidate, never anchored.
 
 type anchor struct {
-	pat []byte
+	pat []byte // lower case: the automaton runs over text folded to lower case
 	cls anchorClass
 }
 
-// sigSuffixes are the encodings of the '=' after "sig": plain, percent-encoded
-// once, twice and three times, JSON \u003d and HTML entities.
-var sigSuffixes = []string{"=", "%3d", "%3D", "%253d", "%253D", "%25253d", "%25253D",
-	`\u003d`, `\u003D`, "&#61;", "&#x3d;", "&#x3D;", "&#X3D;"}
+// sigSuffixes are the encodings of the '=' after "sig", in lower case: plain,
+// percent-encoded once, twice and three times, JSON \u003d and HTML entities.
+var sigSuffixes = []string{"=", "%3d", "%253d", "%25253d", `\u003d`, "&#61;", "&#x3d;"}
 
-// buildAnchors returns every anchor with its case variants. "sig" gets all 8
-// case variants; longer words get lower, upper, Title and their usual spelling.
+// buildAnchors returns every anchor in lower case. The automaton matches
+// ASCII-case-insensitively (window folds the text), so "SiG%3D" and
+// "ACCOUNTKEY=" need no patterns of their own: a dozen patterns instead of
+// two hundred keep the automaton small (each trie node holds two 256-entry
+// tables) and its construction, at every start, short.
 func buildAnchors() []anchor {
 	var out []anchor
-	seen := map[string]bool{}
-	add := func(p string, c anchorClass) {
-		if p == "" || seen[p] {
-			return
-		}
-		seen[p] = true
-		out = append(out, anchor{pat: []byte(p), cls: c})
+	add := func(p string, c anchorClass) { out = append(out, anchor{pat: []byte(p), cls: c}) }
+	for _, suf := range sigSuffixes {
+		add("sig"+suf, clsSig)
 	}
-	for _, s := range caseVariants("sig") {
-		for _, suf := range sigSuffixes {
-			add(s+suf, clsSig)
-		}
-		add(utf16le(s+"="), clsSig16)
-		add(utf16le(s+"%3d"), clsSig16)
-		add(utf16le(s+"%3D"), clsSig16)
-	}
-	for _, w := range wordVariants("AccountKey") {
-		add(w+"=", clsKey)
-		add(w+"%3D", clsKey)
-		add(w+"%3d", clsKey)
-		add(utf16le(w+"="), clsKey16)
-	}
-	for _, w := range wordVariants("SharedAccessSignature") {
-		add(w, clsConn)
-	}
-	for _, h := range []string{".core.windows.net", ".core.chinacloudapi.cn", ".core.usgovcloudapi.net",
-		".core.cloudapi.de", ".storage.azure.net", ".blob.localhost"} {
-		for _, w := range dottedVariants(h) {
-			add(w, clsHost)
-		}
-	}
-	for _, w := range wordVariants("AzureStack") {
-		add(w, clsHost)
-	}
-	for _, w := range wordVariants("DevStoreAccount1") {
-		add(w, clsEmulator)
-	}
-	for _, base := range []int{10000, 10100, 11000, 11100} {
-		for i := range 5 {
-			add(":"+strconv.Itoa(base+i)+"/", clsEmulator)
-		}
-	}
+	add(utf16le("sig="), clsSig16)
+	add(utf16le("sig%3d"), clsSig16)
+	add("accountkey=", clsKey)
+	add("accountkey%3d", clsKey)
+	add(utf16le("accountkey="), clsKey16)
 	return out
-}
-
-// caseVariants returns all 2^n case combinations of a short ASCII word.
-func caseVariants(w string) []string {
-	n := len(w)
-	out := make([]string, 0, 1<<n)
-	for mask := range 1 << n {
-		b := []byte(w)
-		for i := range n {
-			if mask&(1<<i) != 0 {
-				b[i] = upper(b[i])
-			} else {
-				b[i] = lower(b[i])
-			}
-		}
-		out = append(out, string(b))
-	}
-	return out
-}
-
-// wordVariants returns w as written, lower, upper, and with only the first letter upper.
-func wordVariants(w string) []string {
-	l := strings.ToLower(w)
-	return []string{w, l, strings.ToUpper(w), strings.ToUpper(l[:1]) + l[1:]}
-}
-
-// dottedVariants returns lower, upper and Title-per-label forms of a host suffix.
-func dottedVariants(h string) []string {
-	labels := strings.Split(h, ".")
-	for i, l := range labels {
-		if l != "" {
-			labels[i] = strings.ToUpper(l[:1]) + l[1:]
-		}
-	}
-	return []string{h, strings.ToUpper(h), strings.Join(labels, ".")}
 }
 
 func utf16le(s string) string {
@@ -305,14 +232,6 @@ func (p *prefilter) scan(data []byte, limit int) ([]cand, bool) {
 			continue
 		}
 		slices.Sort(trig[:n])
-		for _, q := range trig[:n] {
-			// AccountKey= in any case, not only the spellings the
-			// automaton has patterns for (accountKey=, ACCOUNTkey=...)
-			if ak := q - len("accountkey"); ak >= 0 && data[q-1]|0x20 == 'y' && (data[q] == '=' || hasPrefixFold(data, q, "%3d")) &&
-				hasPrefixFold(data, ak, "accountkey") && len(out) < limit {
-				out = append(out, cand{pos: ak, cls: clsKey})
-			}
-		}
 		ws, we := -1, -1
 		for _, q := range trig[:n] {
 			s, e := max(0, q-anchorReach), min(len(data), q+anchorReach)
@@ -335,59 +254,63 @@ func (p *prefilter) scan(data []byte, limit int) ([]cand, bool) {
 	return out, full
 }
 
-// window runs the automaton over data[ws:we] and appends the positions of the
-// primary anchors it reports (found with bytes.Index).
+// foldPiece is how much of a window window folds to lower case at a time,
+// in a buffer on its stack (windows are small; a chunk with too many
+// triggers is one window of 64 KiB).
+const foldPiece = 4096
+
+// window runs the automaton over data[ws:we] folded to ASCII lower case, in
+// pieces that overlap by anchorReach (no anchor falls between two), and
+// appends the positions of the anchors it reports (found with bytes.Index
+// in the folded piece). It does not allocate unless it finds one.
 func (p *prefilter) window(out []cand, data []byte, ws, we, limit int) []cand {
-	hits := p.match(data[ws:we])
-	for _, h := range hits {
-		a := p.anchors[h]
-		if !a.cls.primary() {
-			continue
+	var buf [foldPiece]byte
+	for s := ws; s < we; s += foldPiece - anchorReach {
+		e := min(s+foldPiece, we)
+		low := buf[:e-s]
+		for i, c := range data[s:e] {
+			low[i] = lowerTable[c]
 		}
-		for off := ws; off < we && len(out) < limit; {
-			i := bytes.Index(data[off:we], a.pat)
-			if i < 0 {
-				break
+		for _, h := range p.match(low) {
+			a := p.anchors[h]
+			for off := 0; off < len(low) && len(out) < limit; {
+				i := bytes.Index(low[off:], a.pat)
+				if i < 0 {
+					break
+				}
+				out = append(out, cand{pos: s + off + i, cls: a.cls})
+				off += i + 1
 			}
-			out = append(out, cand{pos: off + i, cls: a.cls})
-			off += i + 1
+		}
+		if e == we {
+			break
 		}
 	}
 	return out
 }
 
-// unanchored appends the candidates the automaton has no pattern for, in
-// data[cs:ce]: AccountKey= in any case and the shape of an account key. The
-// pre-pass finds them at its trigger positions; this is its fallback for a
-// chunk with too many triggers to keep.
-func unanchored(out []cand, data []byte, cs, ce, limit int) []cand {
-	for off := cs; off < ce && len(out) < limit; {
-		i := bytes.IndexByte(data[off:ce], '=')
-		if i < 0 {
-			break
-		}
-		q := off + i
-		off = q + 1
-		if q == 0 {
-			continue
-		}
-		if data[q-1] == '=' {
-			if ks, ok := keyShapeEnd(data, q+1); ok {
-				out = append(out, cand{pos: ks, cls: clsKeyShape})
-			}
-		} else if p := q - len("accountkey"); p >= 0 && hasPrefixFold(data, p, "accountkey") {
-			out = append(out, cand{pos: p, cls: clsKey})
-		}
+// lowerTable folds ASCII letters to lower case and leaves every other byte.
+var lowerTable = func() (t [256]byte) {
+	for i := range t {
+		t[i] = lower(byte(i))
 	}
-	for off := cs; off+2 < ce && len(out) < limit; {
-		i := bytes.IndexByte(data[off:ce], '%')
+	return t
+}()
+
+// unanchored appends the candidates the automaton has no pattern for, in
+// data[cs:ce]: the shape of an account key. The pre-pass finds them at its
+// trigger positions; this is its fallback for a chunk with too many
+// triggers to keep.
+func unanchored(out []cand, data []byte, cs, ce, limit int) []cand {
+	for off := max(cs-1, 0); off < ce && len(out) < limit; {
+		i := bytes.Index(data[off:ce], []byte("=="))
 		if i < 0 {
 			break
 		}
-		q := off + i
-		off = q + 1
-		if p := q - len("accountkey"); p >= 0 && hasPrefixFold(data, q, "%3d") && hasPrefixFold(data, p, "accountkey") {
-			out = append(out, cand{pos: p, cls: clsKey})
+		q := off + i + 1 // the second '='
+		off = q
+		if ks, ok := keyShapeEnd(data, q+1); ok {
+			out = append(out, cand{pos: ks, cls: clsKeyShape})
 		}
 	}
 	return out

@@ -14,9 +14,6 @@ func TestAnchorsHaveTrigger(t *testing.T) {
 	p := defaultPrefilter()
 	n := 0
 	for _, a := range p.anchors {
-		if !a.cls.primary() {
-			continue
-		}
 		n++
 		ok := false
 		for i := range a.pat {
@@ -31,32 +28,41 @@ func TestAnchorsHaveTrigger(t *testing.T) {
 			t.Errorf("anchor %q longer than anchorReach", a.pat)
 		}
 	}
-	if n < 8*len(sigSuffixes) {
-		t.Errorf("only %d candidate anchors; the 8 case variants of sig are missing", n)
+	if n < len(sigSuffixes) {
+		t.Errorf("only %d candidate anchors; encodings of sig= are missing", n)
 	}
 }
 
-// TestPrefilterFindsEveryForm: every anchor, alone in filler text at every
-// alignment of the pre-pass chunking, is found.
+// TestPrefilterFindsEveryForm: every anchor, in lower, upper and alternating
+// case, alone in filler text at every alignment of the pre-pass chunking
+// (and of the pieces the automaton's windows are folded in), is found.
 func TestPrefilterFindsEveryForm(t *testing.T) {
 	t.Parallel()
 	d := New(Config{})
 	p := defaultPrefilter()
 	for _, a := range p.anchors {
-		if !a.cls.primary() {
-			continue
-		}
-		for _, at := range []int{0, 1, prepassChunk - 3, prepassChunk - len(a.pat) + 1, prepassChunk} {
-			data := bytes.Repeat([]byte("x = y; "), (prepassChunk+100)/7)
-			if at+len(a.pat) > len(data) {
-				continue
-			}
-			copy(data[at:], a.pat)
-			if !d.Prefilter(data) {
-				t.Errorf("anchor %q at %d not found", a.pat, at)
+		for _, pat := range [][]byte{a.pat, bytes.ToUpper(a.pat), alternateCase(a.pat)} {
+			for _, at := range []int{0, 1, foldPiece - 3, prepassChunk - 3, prepassChunk - len(pat) + 1, prepassChunk} {
+				data := bytes.Repeat([]byte("x = y; "), (prepassChunk+100)/7)
+				if at+len(pat) > len(data) {
+					continue
+				}
+				copy(data[at:], pat)
+				if !d.Prefilter(data) {
+					t.Errorf("anchor %q at %d not found", pat, at)
+				}
 			}
 		}
 	}
+}
+
+// alternateCase returns p with every other letter in upper case ("SiG%3d").
+func alternateCase(p []byte) []byte {
+	out := bytes.Clone(p)
+	for i := 0; i < len(out); i += 2 {
+		out[i] = upper(out[i])
+	}
+	return out
 }
 
 // TestPrefilterDenseTriggers: more triggers in a chunk than the pre-pass

@@ -66,6 +66,7 @@ type Pipeline struct {
 	ignore   []byte
 	log      *slog.Logger
 	tasks    chan task
+	gate     *crawler.Gate
 	wg       sync.WaitGroup
 	closing  sync.Once
 
@@ -106,6 +107,7 @@ func New(cfg Config) *Pipeline {
 	}
 	// A short queue: enough to keep every detector busy while a source
 	// reads the next blob, not so long that memory grows with it.
+	p.gate = crawler.NewGate(p.workers)
 	p.tasks = make(chan task, p.workers)
 	for range p.workers {
 		p.wg.Go(p.worker)
@@ -115,6 +117,12 @@ func New(cfg Config) *Pipeline {
 
 // Workers returns the number of detector goroutines.
 func (p *Pipeline) Workers() int { return p.workers }
+
+// Gate returns the gate every detection enters. A source that reads with
+// it ([crawler.DirConfig.Gate]) shares the Workers places with the
+// detectors: reading and detecting together never use more than Workers
+// goroutines at once, so Workers is the number of CPUs a scan uses.
+func (p *Pipeline) Gate() *crawler.Gate { return p.gate }
 
 // PeakDetections returns the largest number of detections that ran at once
 // since New (never more than Workers).
@@ -266,6 +274,7 @@ func (p *Pipeline) itemError(s *scanState, err error) {
 func (p *Pipeline) detect(t task) {
 	s, b := t.scan, t.blob
 	defer s.wg.Done()
+	p.gate.Enter()
 	n := p.inFlight.Add(1)
 	for {
 		old := p.peak.Load()
@@ -275,6 +284,7 @@ func (p *Pipeline) detect(t task) {
 	}
 	res := p.det.Detect(b.Data)
 	p.inFlight.Add(-1)
+	p.gate.Leave()
 
 	if b.Overlap == 0 {
 		s.blobs.Add(1)

@@ -301,6 +301,38 @@ func TestRunAllSharesOnePool(t *testing.T) {
 	}
 }
 
+// TestGateSharedWithReaders: a source that reads inside the pipeline's gate
+// (as the directory source does) and the detectors together never run more
+// than Workers at once, and a scan with one worker still finds everything.
+func TestGateSharedWithReaders(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		p := New(Config{Workers: workers, Now: now})
+		var over atomic.Int64
+		src := &fakeSource{onBlob: func() {
+			// a "read": inside the gate, no detection may exceed the rest
+			p.Gate().Enter()
+			if p.inFlight.Load()+1 > int64(workers) {
+				over.Add(1)
+			}
+			p.Gate().Leave()
+		}}
+		for i := range 200 {
+			src.items = append(src.items, blob(fmt.Sprintf("f%d", i), strings.Repeat("filler ", 500)+token("contosogate01", i)))
+		}
+		coll := newCollector()
+		if _, err := p.Scan(t.Context(), Source{Source: src}, coll); err != nil {
+			t.Fatal(err)
+		}
+		p.Close()
+		if n := over.Load(); n > 0 {
+			t.Errorf("%d workers: %d reads ran beside %d detections", workers, n, workers)
+		}
+		if coll.Len() != 200 {
+			t.Errorf("%d workers: %d findings, want 200", workers, coll.Len())
+		}
+	}
+}
+
 // closer makes a source an io.Closer that tracks how many are open.
 type closer struct {
 	*fakeSource

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +121,43 @@ func TestQueryParam(t *testing.T) {
 		got, ok := queryParam(tc.q, "si")
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("queryParam(%q) = %q, %v; want %q, %v", tc.q, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestRemediationFormats: every step of every branch has only %s verbs, one
+// per value, so that render (a substitution without fmt) writes what
+// fmt.Sprintf would.
+func TestRemediationFormats(t *testing.T) {
+	t.Parallel()
+	d0 := time.Date(2023, 1, 2, 3, 4, 5, 0, time.UTC)
+	var fs []Finding
+	for _, k := range []detect.Kind{detect.KindAccount, detect.KindService, detect.KindUserDelegation, detect.KindAccountKey, detect.Kind("other")} {
+		for _, acct := range []string{"", "contosof1", `odd"%s%d\name`} {
+			for _, red := range []string{"", "sv=2021-08-06&si=pol%25s&sig=REDACTED"} {
+				for _, expired := range []bool{false, true} {
+					f := Finding{Kind: k, Account: acct, Redacted: red, Expired: expired, Expiry: &d0}
+					fs = append(fs, f)
+					f.Locations = []Location{{Date: &d0}}
+					f.Reasons = []string{detect.TagStoredPolicy}
+					fs = append(fs, f)
+				}
+			}
+		}
+	}
+	fs = append(fs, Finding{Kind: detect.KindAccount, Reasons: []string{detect.TagEmulator}})
+	for _, f := range fs {
+		for _, s := range RemediationSteps(f) {
+			if n := strings.Count(s.Format, "%"); n != strings.Count(s.Format, "%s") || n != len(s.Args) {
+				t.Fatalf("step %q has %d verbs for %d values", s.Format, n, len(s.Args))
+			}
+			args := make([]any, len(s.Args))
+			for i, a := range s.Args {
+				args[i] = plainQuote(a)
+			}
+			if got, want := s.String(), fmt.Sprintf(s.Format, args...); got != want {
+				t.Fatalf("String() = %q, fmt.Sprintf = %q", got, want)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -95,8 +96,10 @@ func (c *common) finishWith(ctx context.Context, coll *report.Collector, st *pip
 		}
 	}()
 
-	w, done := c.out, c.outDone
-	sink, err := report.New(c.format, w, report.Options{Color: c.colour(w), Now: c.clock, Version: versionString(), AllLocations: c.allLocs})
+	// Buffered: a sink writes a finding at a time, and thousands of small
+	// writes would each be a system call.
+	w := bufio.NewWriterSize(c.out, 64<<10)
+	sink, err := report.New(c.format, w, report.Options{Color: c.colour(c.out), Now: c.clock, Version: versionString(), AllLocations: c.allLocs})
 	if err != nil {
 		c.outAbort()
 		return err
@@ -114,7 +117,11 @@ func (c *common) finishWith(ctx context.Context, coll *report.Collector, st *pip
 		c.outAbort()
 		return fmt.Errorf("write findings: %w", err)
 	}
-	return done()
+	if err := w.Flush(); err != nil {
+		c.outAbort()
+		return fmt.Errorf("write findings: %w", err)
+	}
+	return c.outDone()
 }
 
 // colour is true only when findings go to a terminal and NO_COLOR is unset.

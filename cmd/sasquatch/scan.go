@@ -58,14 +58,16 @@ func runScan(ctx context.Context, c *common, paths []string, maxFile int64, filt
 	prefixed := len(paths) > 1
 	// The directory source applies --include/--exclude while it walks, so
 	// an excluded directory is never read.
+	// The readers share the detectors' gate: --workers bounds both together.
+	p := c.pipeline()
 	dir, err := crawler.NewDir(paths, crawler.DirConfig{MaxFileSize: maxFile, Stdin: c.stdin, PrefixRoot: prefixed,
-		Include: filter.include, Exclude: filter.exclude, Readers: c.workers})
+		Include: filter.include, Exclude: filter.exclude, Readers: c.workers, Gate: p.Gate()})
 	if err != nil {
+		p.Close()
 		return usagef("scan: %v", err)
 	}
 	prog := newBlobProgress(c, "files")
 	src := dirSource{Dir: dir, tap: &tap{rel: relTo(paths, prefixed), prog: prog}}
-	p := c.pipeline()
 	st, err := p.Scan(ctx, pipeline.Source{Source: src}, coll)
 	p.Close()
 	prog.finish()
