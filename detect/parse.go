@@ -462,13 +462,44 @@ func isSchemeByte(c byte) bool {
 
 // parseTime accepts every time format of sas-spec §1.1 (and RFC 3339 offsets).
 func parseTime(s string) (time.Time, bool) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.0000000Z", "2006-01-02T15:04:05Z",
-		"2006-01-02T15:04Z", "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+	// Every layout starts with a date: anything else (an absent st, a
+	// value that is not a time) fails without an error allocated per layout.
+	if len(s) < len("2006-01-02") || s[4] != '-' || s[7] != '-' {
+		return time.Time{}, false
+	}
+	// The layout the value's shape calls for first: every failed
+	// time.Parse allocates its error, and a token has two times. Any
+	// layout that parses a value reads the same instant from it, so trying
+	// one out of order changes nothing.
+	if t, err := time.Parse(likelyLayout(s), s); err == nil {
+		return t.UTC(), true
+	}
+	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), true
 		}
 	}
 	return time.Time{}, false
+}
+
+// timeLayouts are the forms of st and se that Azure accepts, in order.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.0000000Z", "2006-01-02T15:04:05Z",
+	"2006-01-02T15:04Z", "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"}
+
+// likelyLayout returns the layout of timeLayouts that a time of s's length
+// and zone would be written in.
+func likelyLayout(s string) string {
+	switch {
+	case len(s) == len("2006-01-02"):
+		return "2006-01-02"
+	case len(s) == len("2006-01-02T15:04Z") && strings.HasSuffix(s, "Z"):
+		return "2006-01-02T15:04Z"
+	case len(s) == len("2006-01-02T15:04"):
+		return "2006-01-02T15:04"
+	case len(s) == len("2006-01-02T15:04:05"):
+		return "2006-01-02T15:04:05"
+	}
+	return time.RFC3339Nano
 }
 
 // ParseError reports why Parse found no credential. Input is redacted: it

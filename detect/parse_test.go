@@ -150,3 +150,28 @@ func TestParseTime(t *testing.T) {
 		t.Error("unix seconds accepted")
 	}
 }
+
+// TestParseTimeLikelyLayout: trying the likely layout first gives what the
+// layouts in order give, for every accepted form and for near misses.
+func TestParseTimeLikelyLayout(t *testing.T) {
+	t.Parallel()
+	inOrder := func(s string) (time.Time, bool) {
+		for _, layout := range timeLayouts {
+			if tm, err := time.Parse(layout, s); err == nil {
+				return tm.UTC(), true
+			}
+		}
+		return time.Time{}, false
+	}
+	for _, s := range []string{
+		"2030-01-02", "2030-01-02T03:04Z", "2030-01-02T03:04", "2030-01-02T03:04:05", "2030-01-02T03:04:05Z",
+		"2030-01-02T03:04:05.1234567Z", "2030-01-02T03:04:05.5+02:00", "2030-01-02T03:04:05-07:00",
+		"2030-13-02", "2030-01-02T25:04Z", "2030-01-02T03:04+0", "2030-01-02 03:04:05", "", "x", "2030-01-02T03:04:05.Z",
+	} {
+		gotT, gotOK := parseTime(s)
+		wantT, wantOK := inOrder(s)
+		if gotOK != wantOK || !gotT.Equal(wantT) {
+			t.Errorf("parseTime(%q) = %v %v, want %v %v", s, gotT, gotOK, wantT, wantOK)
+		}
+	}
+}

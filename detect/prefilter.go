@@ -167,6 +167,114 @@ type cand struct {
 	cls anchorClass
 }
 
+// prepass is what the pre-pass keeps of one chunk: the trigger positions
+// and the positions of "==" after a base64 character (an account key's
+// padding), each in increasing order. It lives on the stack of scan.
+type prepass struct {
+	trig     [maxTriggers]int
+	shapes   [maxShapes]int
+	n, ns    int
+	overflow bool // more positions than kept: the whole chunk goes to the automaton
+}
+
+// run fills pp with the positions in data[cs:ce], with the vector kernel
+// when the CPU has one (prepass_amd64.go), else with one bytes.IndexByte
+// pass per trigger byte. Both find the same positions (TestPrepassKernels).
+func (pp *prepass) run(data []byte, cs, ce int) {
+	pp.n, pp.ns, pp.overflow = 0, 0, false
+	if haveKernel {
+		pp.runKernel(data, cs, ce)
+		return
+	}
+	pp.runPasses(data, cs, ce)
+}
+
+// runKernel asks the kernel for each position in data[cs:ce] where a
+// trigger byte follows a g, y, '=' or NUL (rare in any text) and
+// classifies it.
+func (pp *prepass) runKernel(data []byte, cs, ce int) {
+	base := max(cs-1, 0) // the kernel reads the byte before each position
+	b := data[base:ce]
+	for i := 1; i < len(b); {
+		k := indexCandidate(b[i-1:])
+		if k < 0 {
+			return
+		}
+		if !pp.add(data, base+i-1+k) {
+			return
+		}
+		i += k
+	}
+}
+
+// runPasses finds the trigger bytes with bytes.IndexByte (SIMD), one pass
+// per trigger byte over the chunk (which stays in L2), and classifies each
+// by the byte before it: for nearly every '=' one load and one compare.
+func (pp *prepass) runPasses(data []byte, cs, ce int) {
+	for _, tb := range triggerBytes {
+		for off := cs; off < ce; {
+			i := bytes.IndexByte(data[off:ce], tb)
+			if i < 0 {
+				break
+			}
+			q := off + i
+			off = q + 1
+			if prevClass(data, q) != prevNone && !pp.add(data, q) {
+				return
+			}
+		}
+	}
+	slices.Sort(pp.trig[:pp.n])
+	slices.Sort(pp.shapes[:pp.ns])
+}
+
+// add classifies the trigger byte at q by the byte before it; false when pp
+// is full (overflow).
+func (pp *prepass) add(data []byte, q int) bool {
+	switch prevClass(data, q) {
+	case prevTrigger:
+		if pp.n == len(pp.trig) {
+			pp.overflow = true
+			return false
+		}
+		pp.trig[pp.n] = q
+		pp.n++
+	case prevEquals:
+		// The second '=' of an account key's padding: no anchor names it,
+		// so its shape is the candidate. Only after "==" that follows a
+		// base64 character, which is rare in text ("x == y" ends at its
+		// blank). Positions are kept, not checked, here.
+		if data[q] == '=' && q >= keyLen-1 && isB64Char(data[q-2]) {
+			if pp.ns == len(pp.shapes) {
+				pp.overflow = true
+				return false
+			}
+			pp.shapes[pp.ns] = q
+			pp.ns++
+		}
+	}
+	return true
+}
+
+// indexCandidateGeneric is the kernel's definition: the least i >= 1 such
+// that b[i] is a trigger byte and b[i-1] is a g or a y (any case), an '='
+// or a NUL; -1 if there is none.
+func indexCandidateGeneric(b []byte) int {
+	for i := 1; i < len(b); i++ {
+		if isTriggerByte[b[i]] && candidatePrev[b[i-1]] {
+			return i
+		}
+	}
+	return -1
+}
+
+// isTriggerByte is triggerBytes as a table.
+var isTriggerByte = [256]bool{'=': true, '%': true, '\\': true, '&': true}
+
+// candidatePrev marks the bytes before a trigger byte that make it a
+// candidate position (prevClass other than prevNone).
+var candidatePrev = [256]bool{'g': true, 'G': true, 'y': true, 'Y': true, '=': true, 0: true}
+
 // scan returns the candidate anchor occurrences in data, in order, at most
 // limit of them, and whether the limit cut the scan short (the input was not
 // examined to its end; counted before duplicates from overlapping windows are
@@ -174,50 +282,12 @@ type cand struct {
 // allocate.
 func (p *prefilter) scan(data []byte, limit int) ([]cand, bool) {
 	var out []cand
-	var trig [maxTriggers]int
-	var shapes [maxShapes]int
+	var pp prepass
 	for cs := 0; cs < len(data) && len(out) < limit; cs += prepassChunk {
 		ce := min(cs+prepassChunk, len(data))
-		n, ns := 0, 0
-		overflow := false
-	passes:
-		for _, tb := range triggerBytes {
-			for off := cs; off < ce; {
-				i := bytes.IndexByte(data[off:ce], tb)
-				if i < 0 {
-					break
-				}
-				q := off + i
-				off = q + 1
-				pc := prevClass(data, q)
-				if pc == prevNone {
-					continue // nearly every '=': one load, one compare
-				}
-				if pc != prevTrigger {
-					// The second '=' of an account key's padding: no anchor
-					// names it, so its shape is the candidate. Only after
-					// "==" that follows a base64 character, which is rare
-					// in text ("x == y" ends at its blank). Positions are
-					// kept, not checked, here: this loop runs for every
-					// '=' of the input and stays small.
-					if pc == prevEquals && tb == '=' && q >= keyLen-1 && isB64Char(data[q-2]) {
-						if ns == len(shapes) {
-							overflow = true
-							break passes
-						}
-						shapes[ns] = q
-						ns++
-					}
-					continue
-				}
-				if n == len(trig) {
-					overflow = true
-					break passes
-				}
-				trig[n] = q
-				n++
-			}
-		}
+		pp.run(data, cs, ce)
+		n, ns, overflow := pp.n, pp.ns, pp.overflow
+		trig, shapes := &pp.trig, &pp.shapes
 		if overflow {
 			out = p.window(out, data, max(0, cs-anchorReach), min(len(data), ce+anchorReach), limit)
 			out = unanchored(out, data, cs, ce, limit)
@@ -231,7 +301,6 @@ func (p *prefilter) scan(data []byte, limit int) ([]cand, bool) {
 		if n == 0 {
 			continue
 		}
-		slices.Sort(trig[:n])
 		ws, we := -1, -1
 		for _, q := range trig[:n] {
 			s, e := max(0, q-anchorReach), min(len(data), q+anchorReach)

@@ -23,6 +23,7 @@ var errClosed = errors.New("report: write after close")
 // characters are not escaped, so a redacted token reads as it was found
 // ("&", not "\u0026"). Not safe for concurrent use.
 type JSONL struct {
+	w       io.Writer
 	enc     *json.Encoder
 	closed  bool
 	summary *RunSummary
@@ -32,7 +33,7 @@ type JSONL struct {
 func NewJSONL(w io.Writer) *JSONL {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	return &JSONL{enc: enc}
+	return &JSONL{w: w, enc: enc}
 }
 
 // Write writes f as one line.

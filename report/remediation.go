@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sasquatch-sec/sasquatch/detect"
@@ -51,17 +52,22 @@ func (s RemediationStep) Render(quote func(string) string) string {
 // %s verbs (TestRemediationFormats), so this is fmt.Sprintf without its
 // reflection: every finding of every report renders five or six steps.
 func (s RemediationStep) render(b *strings.Builder, quote func(string) string) {
+	b.Write(s.appendTo(nil, quote))
+}
+
+// appendTo is render into a byte slice.
+func (s RemediationStep) appendTo(b []byte, quote func(string) string) []byte {
 	f := s.Format
 	for _, a := range s.Args {
 		before, after, ok := strings.Cut(f, "%s")
 		if !ok {
 			break
 		}
-		b.WriteString(before)
-		b.WriteString(quote(a))
+		b = append(b, before...)
+		b = append(b, quote(a)...)
 		f = after
 	}
-	b.WriteString(f)
+	return append(b, f...)
 }
 
 // Remediation returns what to do about f as plain text, one numbered step a
@@ -70,18 +76,25 @@ func (s RemediationStep) render(b *strings.Builder, quote func(string) string) {
 // function of f (no clock, no I/O) and safe for concurrent use. See
 // [RemediationSteps] for the structured form.
 func Remediation(f Finding) string {
-	var b strings.Builder
-	b.Grow(2048) // above the usual length: one allocation
+	// Rendered in a reused buffer and copied once at its exact length: a
+	// report of thousands of findings holds one such text per finding.
+	bp := remediationBufs.Get().(*[]byte)
+	b := (*bp)[:0]
 	for i, s := range RemediationSteps(f) {
 		if i > 0 {
-			b.WriteByte('\n')
+			b = append(b, '\n')
 		}
-		b.WriteString(strconv.Itoa(i + 1))
-		b.WriteString(". ")
-		s.render(&b, plainQuote)
+		b = strconv.AppendInt(b, int64(i+1), 10)
+		b = append(b, ". "...)
+		b = s.appendTo(b, plainQuote)
 	}
-	return b.String()
+	out := string(b)
+	*bp = b
+	remediationBufs.Put(bp)
+	return out
 }
+
+var remediationBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // RemediationSteps returns the steps to revoke and contain f, specific to its
 // kind (sas-spec §2.3), most urgent first:
@@ -113,7 +126,7 @@ func RemediationSteps(f Finding) []RemediationStep {
 	// withAcct adds a step whose format has one {account} marker, replaced
 	// by the account phrase; extra values follow the account's.
 	withAcct := func(format string, extra ...string) {
-		add(strings.Replace(format, "{account}", acct, 1), append(slices.Clone(acctArgs), extra...)...)
+		add(accountFormat(format, acct), append(slices.Clone(acctArgs), extra...)...)
 	}
 
 	if hasReason(f, detect.TagEmulator) || hasReason(f, detect.TagEmulatorWellKnownKey) {
@@ -163,11 +176,29 @@ func RemediationSteps(f Finding) []RemediationStep {
 	}
 	if first := firstSeen(f); first != nil {
 		// The date is sasquatch's own rendering, not a value from the scan.
-		withAcct("Check the storage logs (Azure Monitor resource logs such as StorageBlobLogs) of {account} for " + used + " during the exposure window, from " + first.UTC().Format(time.RFC3339) + " (the earliest commit seen) to now.")
+		add("Check the storage logs (Azure Monitor resource logs such as StorageBlobLogs) of "+acct+" for "+used+" during the exposure window, from "+first.UTC().Format(time.RFC3339)+" (the earliest commit seen) to now.", acctArgs...)
 	} else {
 		withAcct("Check the storage logs (Azure Monitor resource logs such as StorageBlobLogs) of {account} for " + used + " during the exposure window, from when the token was first published to now.")
 	}
 	return steps
+}
+
+// accountFormats caches each constant step format with its {account}
+// marker replaced by one of the two account phrases: the same few strings
+// for every finding of a report, built once instead of once per finding.
+var accountFormats sync.Map // [2]string{format, phrase} -> string
+
+// accountFormat returns format with its {account} marker replaced by
+// phrase. Only constant formats come here (the dated log step does not),
+// so the cache stays as small as the code.
+func accountFormat(format, phrase string) string {
+	k := [2]string{format, phrase}
+	if v, ok := accountFormats.Load(k); ok {
+		return v.(string)
+	}
+	v := strings.Replace(format, "{account}", phrase, 1)
+	accountFormats.Store(k, v)
+	return v
 }
 
 func hasReason(f Finding, tag string) bool { return slices.Contains(f.Reasons, tag) }

@@ -107,11 +107,9 @@ func (c *common) finishWith(ctx context.Context, coll *report.Collector, st *pip
 	if ss, ok := sink.(report.SummarySink); ok {
 		ss.SetSummary(runSummary(st, n, len(shown), res.incomplete))
 	}
-	for _, f := range shown {
-		if err := sink.Write(ctx, f); err != nil {
-			c.outAbort()
-			return fmt.Errorf("write findings: %w", err)
-		}
+	if err := report.WriteAll(ctx, sink, shown); err != nil {
+		c.outAbort()
+		return fmt.Errorf("write findings: %w", err)
 	}
 	if err := sink.Close(); err != nil {
 		c.outAbort()

@@ -1,0 +1,101 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// WriteAll writes fs to s in order, exactly as calling s.Write for each
+// would, but does the per-finding work on every CPU: the remediation text
+// of each finding (which every sink shows) and, for JSONL, the encoding of
+// each record. A report is written after the scan, when nothing else runs,
+// so a scan with thousands of findings would otherwise end on one core.
+// WriteAll fills in the Remediation of the findings in fs.
+func WriteAll(ctx context.Context, s Sink, fs []Finding) error {
+	forEachParallel(len(fs), func(i int) {
+		if fs[i].Remediation == "" {
+			fs[i].Remediation = Remediation(fs[i])
+		}
+	})
+	if j, ok := s.(*JSONL); ok {
+		return j.writeAll(ctx, fs)
+	}
+	for _, f := range fs {
+		if err := s.Write(ctx, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forEachParallel calls f(i) for every i in [0, n), on up to GOMAXPROCS
+// goroutines that each take a contiguous range, and returns when all are done.
+func forEachParallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/64+1) // a few findings: not worth a goroutine
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// jsonlBatch is how many records writeAll encodes before writing them: it
+// bounds the memory of the encoded text, whatever the number of findings.
+const jsonlBatch = 512
+
+// writeAll encodes the records of fs in parallel, a batch at a time, each
+// goroutine into its own buffer, and writes the buffers in order.
+func (s *JSONL) writeAll(ctx context.Context, fs []Finding) error {
+	if s.closed {
+		return errClosed
+	}
+	workers := runtime.GOMAXPROCS(0)
+	bufs := make([]bytes.Buffer, workers)
+	for start := 0; start < len(fs); start += jsonlBatch {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		batch := fs[start:min(start+jsonlBatch, len(fs))]
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		for w := range workers {
+			lo, hi := len(batch)*w/workers, len(batch)*(w+1)/workers
+			bufs[w].Reset()
+			wg.Go(func() {
+				enc := json.NewEncoder(&bufs[w])
+				enc.SetEscapeHTML(false)
+				for _, f := range batch[lo:hi] {
+					if err := enc.Encode(typedFinding{Type: "finding", Finding: normalized(f)}); err != nil {
+						errs[w] = err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for w := range workers {
+			if errs[w] != nil {
+				return fmt.Errorf("write jsonl: %w", errs[w])
+			}
+			if _, err := s.w.Write(bufs[w].Bytes()); err != nil {
+				return fmt.Errorf("write jsonl: %w", err)
+			}
+		}
+	}
+	return nil
+}
