@@ -295,14 +295,34 @@ func (s *scan) runGit(ctx context.Context) bool {
 		stdin.WriteString("^" + t + "\n")
 	}
 
-	// A commit-only walk is cheap; if it fails (a missing or corrupt commit)
-	// rev-list --objects would stop early, so walk around the damage instead.
-	if _, err := r.runGit(pctx, []byte(stdin.String()), "rev-list", "--stdin", "--count"); err != nil {
-		if ctx.Err() != nil {
-			return s.interrupted(ctx)
+	// A commit-only walk: if it fails (a missing or corrupt commit), rev-list
+	// --objects may stop early, so the object walk goes around the damage
+	// and yields what the enumeration did not. It runs beside the
+	// enumeration, not before it (it would add its whole time to the scan),
+	// and its answer is awaited before the scan is called complete.
+	graphErr := make(chan error, 1)
+	go func() {
+		_, err := r.runGit(pctx, []byte(stdin.String()), "rev-list", "--stdin", "--count")
+		graphErr <- err
+	}()
+	graphChecked := false
+	checkGraph := func() error {
+		if graphChecked {
+			return nil
 		}
-		return s.fallback(ctx, fmt.Errorf("commit graph incomplete: %w", err))
+		graphChecked = true
+		if err := <-graphErr; err != nil && ctx.Err() == nil {
+			return fmt.Errorf("commit graph incomplete: %w", err)
+		}
+		return nil
 	}
+	// Whatever path the scan leaves by, the check has finished (it uses
+	// pctx, cancelled by then) before runGit returns.
+	defer func() {
+		if !graphChecked {
+			<-graphErr
+		}
+	}()
 
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -500,6 +520,9 @@ func (s *scan) runGit(ctx context.Context) bool {
 	}
 	if ctx.Err() != nil {
 		return s.interrupted(ctx)
+	}
+	if err := checkGraph(); err != nil && !s.stopped {
+		return s.fallback(ctx, err)
 	}
 	return !s.stopped
 }
