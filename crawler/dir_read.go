@@ -19,12 +19,21 @@ var deadlinePast = time.Unix(1, 0)
 
 // bufPool hands out byte buffers in size classes (powers of two from
 // minBuffer, and the chunk size last), so that a file gets a buffer of at
-// most twice its size and buffers are reused across files. It is safe for
+// most twice its size and buffers are reused across files. It keeps up to
+// keepPerClass free buffers of each class for the life of the pool, not a
+// sync.Pool's: a sync.Pool drops its buffers at every garbage collection,
+// and the fresh memory that replaces them costs a page fault per 4 KiB.
+// Buffers beyond that are left to the garbage collector. It is safe for
 // concurrent use.
 type bufPool struct {
 	sizes []int
-	pools []sync.Pool
+	mu    sync.Mutex
+	free  [][]*buffer // per class
 }
+
+// keepPerClass bounds the free buffers kept per size class: more than the
+// readers and detectors hold at once in a scan.
+const keepPerClass = 16
 
 func newBufPool(chunk int) *bufPool {
 	var sizes []int
@@ -32,7 +41,7 @@ func newBufPool(chunk int) *bufPool {
 		sizes = append(sizes, s)
 	}
 	sizes = append(sizes, chunk)
-	return &bufPool{sizes: sizes, pools: make([]sync.Pool, len(sizes))}
+	return &bufPool{sizes: sizes, free: make([][]*buffer, len(sizes))}
 }
 
 // size returns the capacity of the buffer get(n) returns.
@@ -45,12 +54,27 @@ func (p *bufPool) size(n int) int {
 func (p *bufPool) get(n int) *buffer {
 	i, _ := slices.BinarySearch(p.sizes, n)
 	i = min(i, len(p.sizes)-1)
-	if b, ok := p.pools[i].Get().(*buffer); ok {
+	p.mu.Lock()
+	if k := len(p.free[i]); k > 0 {
+		b := p.free[i][k-1]
+		p.free[i][k-1] = nil
+		p.free[i] = p.free[i][:k-1]
+		p.mu.Unlock()
 		return b
 	}
+	p.mu.Unlock()
 	b := &buffer{data: make([]byte, p.sizes[i]), class: i, pool: p}
 	b.release = b.releaseOnce // allocated once per buffer, not per blob
 	return b
+}
+
+// put keeps b for reuse, unless its class already has enough.
+func (p *bufPool) put(b *buffer) {
+	p.mu.Lock()
+	if len(p.free[b.class]) < keepPerClass {
+		p.free[b.class] = append(p.free[b.class], b)
+	}
+	p.mu.Unlock()
 }
 
 // buffer is a pooled byte slice. While it is out (handed to the consumer as
@@ -64,7 +88,7 @@ type buffer struct {
 }
 
 // put returns b to its pool.
-func (b *buffer) put() { b.pool.pools[b.class].Put(b) }
+func (b *buffer) put() { b.pool.put(b) }
 
 // handOut marks b as held by the consumer and returns its Release func.
 func (b *buffer) handOut() func() {

@@ -350,13 +350,7 @@ func (st *state) add(m Match) {
 	}
 }
 
-func spanFlags(t *text, s, e int) uint8 {
-	var f uint8
-	for i := s; i < e && i < len(t.fl); i++ {
-		f |= t.fl[i]
-	}
-	return f
-}
+func spanFlags(t *text, s, e int) uint8 { return t.flags(s, e) }
 
 func (st *state) addSAS(t *text, r *rawSAS, ipynb bool) {
 	cl := classifySAS(r, st.now)
@@ -401,7 +395,7 @@ func (st *state) addSAS(t *text, r *rawSAS, ipynb bool) {
 		extra = append(extra, TagIpynb)
 	}
 	for i := sigp.vs; i < sigp.ve; i++ {
-		if t.b[i] == '+' && t.fl[i]&(flPct1|flPct2) == 0 {
+		if t.b[i] == '+' && t.flagAt(i)&(flPct1|flPct2) == 0 {
 			extra = append(extra, TagSigUnencodedPlus)
 			break
 		}
@@ -413,8 +407,8 @@ func (st *state) addSAS(t *text, r *rawSAS, ipynb bool) {
 	}
 	reasons = append(reasons[:n:n], append(extra, reasons[n:]...)...)
 	st.add(Match{
-		Start:       int(t.lo[r.start]),
-		End:         int(t.hi[r.end-1]),
+		Start:       t.origStart(r.start),
+		End:         t.origEnd(r.end - 1),
 		Token:       tok,
 		Severity:    cl.sev,
 		Expired:     cl.expired,

@@ -154,8 +154,8 @@ func (st *state) addKey(t *text, kc *keyCtx, i int) (int, bool) {
 	f := spanFlags(t, cs, ce)
 	sev, reasons := classifyKey(&tok, key, true, f, tags)
 	st.add(Match{
-		Start:       int(t.lo[cs]),
-		End:         int(t.hi[ce-1]),
+		Start:       t.origStart(cs),
+		End:         t.origEnd(ce - 1),
 		Token:       tok,
 		Severity:    sev,
 		Reasons:     reasons,
@@ -279,8 +279,8 @@ func (st *state) addContextKey(t *text, kc *keyCtx, e int) (int, bool) {
 	tok.Query = NewSecret(string(b[ns:ce]))
 	sev, reasons := classifyKey(&tok, key, false, spanFlags(t, ns, ce), tags)
 	st.add(Match{
-		Start:       int(t.lo[ns]),
-		End:         int(t.hi[ce-1]),
+		Start:       t.origStart(ns),
+		End:         t.origEnd(ce - 1),
 		Token:       tok,
 		Severity:    sev,
 		Reasons:     reasons,

@@ -24,37 +24,105 @@ const (
 // maxPctRounds bounds percent-decoding of URLs nested in URLs.
 const maxPctRounds = 3
 
-// text is normalised bytes with their provenance.
+// text is normalised bytes with their provenance, kept as pieces: runs of
+// output bytes that map to the input by one rule each. A pass that copies
+// most of a region unchanged adds a piece or two instead of a few integers
+// per byte: each of a region's passes would otherwise write about thirteen
+// bytes of provenance per byte of text, for every token found.
 type text struct {
 	b      []byte
-	lo, hi []int32 // original byte span [lo, hi) of each byte
-	fl     []uint8
+	pieces []piece // in output order, covering b without gaps
+}
+
+// piece maps out bytes b[at : at+n]: byte at+j came from the original
+// bytes [lo + j*stride, lo + j*stride + width) and was produced by the
+// decodings in fl. A copied run has stride 1 and width 1; a byte decoded
+// from an escape has n 1 and the escape's width; UTF-16 text has stride 2
+// and width 2 (ASCII) or stride 0 and the width of its code units.
+type piece struct {
+	at, n  int32
+	lo     int32
+	stride int32
+	width  int32
+	fl     uint8
 }
 
 // newText copies data[start:end] into dst (reusing its memory); offsets are absolute.
 func newText(data []byte, start, end int, dst *text) *text {
-	n := end - start
-	dst.reset(n)
+	dst.reset(end - start)
 	dst.b = append(dst.b, data[start:end]...)
-	dst.lo, dst.hi, dst.fl = dst.lo[:n], dst.hi[:n], dst.fl[:n]
-	lo, hi := dst.lo, dst.hi
-	for i := range n {
-		lo[i] = int32(start + i)
-		hi[i] = int32(start + i + 1)
+	if end > start {
+		dst.pieces = append(dst.pieces, piece{at: 0, n: int32(end - start), lo: int32(start), stride: 1, width: 1})
 	}
-	clear(dst.fl)
 	return dst
 }
 
 // reset empties t keeping its memory, with room for n bytes.
 func (t *text) reset(n int) {
-	// Every slice is checked: a pass may have grown b (by append) past the
-	// others, and newText reslices lo, hi and fl to n.
-	if cap(t.b) < n || cap(t.lo) < n || cap(t.hi) < n || cap(t.fl) < n {
-		t.b, t.lo, t.hi, t.fl = make([]byte, 0, n), make([]int32, 0, n), make([]int32, 0, n), make([]uint8, 0, n)
+	if cap(t.b) < n {
+		t.b = make([]byte, 0, n)
+	}
+	t.b, t.pieces = t.b[:0], t.pieces[:0]
+}
+
+// find returns the index of the piece holding byte i (0 <= i < len(t.b)).
+func (t *text) find(i int) int {
+	ps := t.pieces
+	lo, hi := 0, len(ps)
+	for hi-lo > 1 { // the last piece with at <= i
+		m := int(uint(lo+hi) >> 1)
+		if int(ps[m].at) <= i {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// origStart is the first original byte of byte i.
+func (t *text) origStart(i int) int {
+	p := t.pieces[t.find(i)]
+	return int(p.lo + (int32(i)-p.at)*p.stride)
+}
+
+// origEnd is the end of the original bytes of byte i.
+func (t *text) origEnd(i int) int {
+	p := t.pieces[t.find(i)]
+	return int(p.lo + (int32(i)-p.at)*p.stride + p.width)
+}
+
+// flags returns the decodings that produced any byte of b[s:e].
+func (t *text) flags(s, e int) uint8 {
+	e = min(e, len(t.b))
+	if s >= e {
+		return 0
+	}
+	var f uint8
+	for k := t.find(s); k < len(t.pieces) && int(t.pieces[k].at) < e; k++ {
+		f |= t.pieces[k].fl
+	}
+	return f
+}
+
+// flagAt returns the decodings that produced byte i.
+func (t *text) flagAt(i int) uint8 { return t.pieces[t.find(i)].fl }
+
+// add appends a piece, merging it into the last one when it continues it
+// (the common case of a run copied in several parts).
+func (t *text) add(p piece) {
+	if p.n <= 0 {
 		return
 	}
-	t.b, t.lo, t.hi, t.fl = t.b[:0], t.lo[:0], t.hi[:0], t.fl[:0]
+	if k := len(t.pieces) - 1; k >= 0 {
+		q := &t.pieces[k]
+		if q.fl == p.fl && q.stride == p.stride && q.width == p.width && q.at+q.n == p.at &&
+			q.stride != 0 && q.lo+q.n*q.stride == p.lo {
+			q.n += p.n
+			return
+		}
+	}
+	t.pieces = append(t.pieces, p)
 }
 
 // builder writes the output of one pass over in into out.
@@ -72,15 +140,11 @@ func newBuilder(in, dst *text) *builder {
 // emit writes c as the decoding of in[from:to].
 func (w *builder) emit(c byte, from, to int, f uint8) {
 	in := w.in
-	fl := f | w.pend
+	fl := f | w.pend | in.flags(from, to)
 	w.pend = 0
-	for i := from; i < to; i++ {
-		fl |= in.fl[i]
-	}
+	lo, hi := in.origStart(from), in.origEnd(to-1)
+	w.out.add(piece{at: int32(len(w.out.b)), n: 1, lo: int32(lo), width: int32(hi - lo), fl: fl})
 	w.out.b = append(w.out.b, c)
-	w.out.lo = append(w.out.lo, in.lo[from])
-	w.out.hi = append(w.out.hi, in.hi[to-1])
-	w.out.fl = append(w.out.fl, fl)
 }
 
 // copyRange copies in[from:to] unchanged (bulk, with its provenance).
@@ -89,13 +153,22 @@ func (w *builder) copyRange(from, to int) {
 		return
 	}
 	in := w.in
-	n := len(w.out.fl)
+	base := int32(len(w.out.b)) - int32(from) // output position of input byte 0
 	w.out.b = append(w.out.b, in.b[from:to]...)
-	w.out.lo = append(w.out.lo, in.lo[from:to]...)
-	w.out.hi = append(w.out.hi, in.hi[from:to]...)
-	w.out.fl = append(w.out.fl, in.fl[from:to]...)
-	w.out.fl[n] |= w.pend
-	w.pend = 0
+	for k := in.find(from); k < len(in.pieces) && int(in.pieces[k].at) < to; k++ {
+		p := in.pieces[k]
+		s, e := max(int32(from), p.at), min(int32(to), p.at+p.n)
+		q := piece{at: s + base, n: e - s, lo: p.lo + (s-p.at)*p.stride, stride: p.stride, width: p.width, fl: p.fl}
+		if w.pend != 0 {
+			// the first copied byte carries the flags of what was deleted before it
+			first := q
+			first.n, first.fl = 1, q.fl|w.pend
+			w.pend = 0
+			w.out.add(first)
+			q.at, q.n, q.lo = q.at+1, q.n-1, q.lo+q.stride
+		}
+		w.out.add(q)
+	}
 }
 
 // decodeUTF16 decodes data[start:end] as UTF-16 (bigEndian or not), aligned
@@ -105,7 +178,6 @@ func decodeUTF16(data []byte, start, end int, bigEndian bool, dst *text) *text {
 		end--
 	}
 	dst.reset((end - start) / 2)
-	w := &builder{out: dst} // provenance comes straight from data, not from an input text
 	unit := func(i int) uint16 {
 		if bigEndian {
 			return uint16(data[i])<<8 | uint16(data[i+1])
@@ -113,13 +185,12 @@ func decodeUTF16(data []byte, start, end int, bigEndian bool, dst *text) *text {
 		return uint16(data[i+1])<<8 | uint16(data[i])
 	}
 	put := func(r rune, from, to int) {
-		var buf [utf8.UTFMax]byte
-		k := utf8.EncodeRune(buf[:], r) // a lone surrogate becomes U+FFFD
-		for j := range k {
-			w.out.b = append(w.out.b, buf[j])
-			w.out.lo = append(w.out.lo, int32(from))
-			w.out.hi = append(w.out.hi, int32(to))
-			w.out.fl = append(w.out.fl, flUTF16)
+		at := int32(len(dst.b))
+		dst.b = utf8.AppendRune(dst.b, r) // a lone surrogate becomes U+FFFD
+		if k := int32(len(dst.b)) - at; k == 1 && to-from == 2 {
+			dst.add(piece{at: at, n: 1, lo: int32(from), stride: 2, width: 2, fl: flUTF16})
+		} else {
+			dst.add(piece{at: at, n: k, lo: int32(from), stride: 0, width: int32(to - from), fl: flUTF16})
 		}
 	}
 	for i := start; i+1 < end; i += 2 {
@@ -137,7 +208,7 @@ func decodeUTF16(data []byte, start, end int, bigEndian bool, dst *text) *text {
 			put(rune(u), i, i+2)
 		}
 	}
-	return w.out
+	return dst
 }
 
 func isSpace(c byte) bool {
@@ -273,8 +344,15 @@ func joinLiterals(t, dst *text) *text {
 	w := (*builder)(nil)
 	last := 0
 	for i := 1; i+1 < len(b); i++ {
+		if !isQuote(b[i]) {
+			k := indexQuote(b[i : len(b)-1])
+			if k < 0 {
+				break
+			}
+			i += k
+		}
 		q := b[i]
-		if !isQuote(q) || isSpace(b[i-1]) || b[i-1] == q || b[i-1] == '(' || b[i-1] == ',' {
+		if isSpace(b[i-1]) || b[i-1] == q || b[i-1] == '(' || b[i-1] == ',' {
 			continue
 		}
 		j := i + 1

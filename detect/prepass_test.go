@@ -85,3 +85,29 @@ func TestPrepassKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexQuote: the word-at-a-time search finds the first quote, like a
+// byte loop, at every offset and next to bytes that fool a naive zero test.
+func TestIndexQuote(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(5, 6))
+	alphabet := []byte("\"'`!&#\x01\x00 aZ\x7f\xff")
+	for n := range 80 {
+		for range 200 {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = alphabet[r.IntN(len(alphabet))]
+			}
+			want := -1
+			for i, c := range b {
+				if c == '"' || c == '\'' || c == '`' {
+					want = i
+					break
+				}
+			}
+			if got := indexQuote(b); got != want {
+				t.Fatalf("indexQuote(%q) = %d, want %d", b, got, want)
+			}
+		}
+	}
+}

@@ -180,8 +180,15 @@ func (c *Collector) Len() int {
 func (c *Collector) Findings() []Finding {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]Finding, 0, len(c.entries))
+	entries := make([]*entry, 0, len(c.entries))
 	for _, e := range c.entries {
+		entries = append(entries, e)
+	}
+	// Each finding is built on its own (on every CPU: a run can end with
+	// thousands of findings, and nothing else runs then).
+	out := make([]Finding, len(entries))
+	forEachParallel(len(entries), func(i int) {
+		e := entries[i]
 		slices.SortFunc(e.locs, CompareLocations)
 		if c.max > 0 {
 			e.trim(c.max)
@@ -194,8 +201,8 @@ func (c *Collector) Findings() []Finding {
 			f.Locations = []Location{}
 		}
 		f.LocationsTruncated = e.dropped
-		out = append(out, f)
-	}
+		out[i] = f
+	})
 	SortFindings(out)
 	return out
 }
@@ -205,7 +212,14 @@ func (c *Collector) Findings() []Finding {
 // every output. It is not safe for concurrent use
 // on the same slice.
 func SortFindings(fs []Finding) {
-	slices.SortFunc(fs, func(a, b Finding) int {
+	// Pointers are sorted, then each finding is moved once: a Finding is
+	// a few hundred bytes, and sorting the values would copy each of them
+	// at every swap.
+	ptrs := make([]*Finding, len(fs))
+	for i := range fs {
+		ptrs[i] = &fs[i]
+	}
+	slices.SortFunc(ptrs, func(a, b *Finding) int {
 		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
 			return c
 		}
@@ -218,6 +232,11 @@ func SortFindings(fs []Finding) {
 		}
 		return cmp.Compare(a.Fingerprint, b.Fingerprint)
 	})
+	sorted := make([]Finding, len(fs))
+	for i, p := range ptrs {
+		sorted[i] = *p
+	}
+	copy(fs, sorted)
 }
 
 // trim keeps the first max locations in sorted order and counts the rest.
