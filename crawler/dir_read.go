@@ -26,13 +26,16 @@ var deadlinePast = time.Unix(1, 0)
 // Buffers beyond that are left to the garbage collector. It is safe for
 // concurrent use.
 type bufPool struct {
-	sizes []int
-	mu    sync.Mutex
-	free  [][]*buffer // per class
+	sizes    []int
+	mu       sync.Mutex
+	free     [][]*buffer // per class
+	kept     int         // bytes in free
+	maxBytes int         // bound on kept
 }
 
 // keepPerClass bounds the free buffers kept per size class: more than the
-// readers and detectors hold at once in a scan.
+// readers and detectors hold at once in a scan. All classes together keep
+// at most two chunks' worth of bytes.
 const keepPerClass = 16
 
 func newBufPool(chunk int) *bufPool {
@@ -41,7 +44,7 @@ func newBufPool(chunk int) *bufPool {
 		sizes = append(sizes, s)
 	}
 	sizes = append(sizes, chunk)
-	return &bufPool{sizes: sizes, free: make([][]*buffer, len(sizes))}
+	return &bufPool{sizes: sizes, free: make([][]*buffer, len(sizes)), maxBytes: 2 * chunk}
 }
 
 // size returns the capacity of the buffer get(n) returns.
@@ -59,6 +62,7 @@ func (p *bufPool) get(n int) *buffer {
 		b := p.free[i][k-1]
 		p.free[i][k-1] = nil
 		p.free[i] = p.free[i][:k-1]
+		p.kept -= len(b.data)
 		p.mu.Unlock()
 		return b
 	}
@@ -68,11 +72,12 @@ func (p *bufPool) get(n int) *buffer {
 	return b
 }
 
-// put keeps b for reuse, unless its class already has enough.
+// put keeps b for reuse, unless its class or the pool already keeps enough.
 func (p *bufPool) put(b *buffer) {
 	p.mu.Lock()
-	if len(p.free[b.class]) < keepPerClass {
+	if len(p.free[b.class]) < keepPerClass && p.kept+len(b.data) <= p.maxBytes {
 		p.free[b.class] = append(p.free[b.class], b)
+		p.kept += len(b.data)
 	}
 	p.mu.Unlock()
 }

@@ -181,3 +181,39 @@ func TestDirBreakStopsGoroutines(t *testing.T) {
 		t.Errorf("%d goroutines after the iterations, %d before", after, before)
 	}
 }
+
+// TestBufPoolKeepsBounded: the pool reuses what it keeps and never keeps
+// more than two chunks' worth of free buffers, whatever is put back.
+func TestBufPoolKeepsBounded(t *testing.T) {
+	t.Parallel()
+	const chunk = 1 << 20
+	p := newBufPool(chunk)
+	var out []*buffer
+	for range 40 {
+		out = append(out, p.get(chunk), p.get(5000), p.get(minBuffer))
+	}
+	for _, b := range out {
+		b.put()
+	}
+	if p.kept > 2*chunk {
+		t.Fatalf("keeps %d bytes, bound %d", p.kept, 2*chunk)
+	}
+	for i, f := range p.free {
+		if len(f) > keepPerClass {
+			t.Fatalf("class %d keeps %d buffers", i, len(f))
+		}
+	}
+	b := p.get(5000)
+	if len(b.data) < 5000 || p.kept > 2*chunk {
+		t.Fatalf("get after put: %d bytes", len(b.data))
+	}
+	reused := false
+	for _, o := range out {
+		if o == b {
+			reused = true
+		}
+	}
+	if !reused {
+		t.Error("a kept buffer was not reused")
+	}
+}
