@@ -233,6 +233,9 @@ func (pp *prepass) runPasses(data []byte, cs, ce int) {
 func (pp *prepass) add(data []byte, q int) bool {
 	switch prevClass(data, q) {
 	case prevTrigger:
+		if !endsAnchorWord(data, q) {
+			return true // "config=", "msg%20", "key=": no anchor ends here
+		}
 		if pp.n == len(pp.trig) {
 			pp.overflow = true
 			return false
@@ -252,6 +255,29 @@ func (pp *prepass) add(data []byte, q int) bool {
 			pp.shapes[pp.ns] = q
 			pp.ns++
 		}
+	}
+	return true
+}
+
+// endsAnchorWord reports whether the trigger byte at q follows "sig" or
+// "accountkey" (any case; in UTF-16, with a NUL after each letter), the
+// words every anchor has right before its trigger byte. Most triggers in
+// code ("config=", "msg=", "key%3d") end other words, and this test spares
+// them the automaton's window; the automaton still decides.
+func endsAnchorWord(data []byte, q int) bool {
+	p, step := q-1, 1
+	if p >= 0 && data[p] == 0 {
+		p, step = p-1, 2 // UTF-16: "s\0i\0g\0=" (little-endian) or "\0s\0i\0g\0=" (big-endian)
+	}
+	word := "sig"
+	if p >= 0 && data[p]|0x20 == 'y' {
+		word = "accountkey"
+	}
+	for k := len(word) - 1; k >= 0; k-- {
+		if p < 0 || lowerTable[data[p]] != word[k] {
+			return false
+		}
+		p -= step
 	}
 	return true
 }
