@@ -34,6 +34,9 @@ type CollectorOptions struct {
 	// Occurrences of tokens past the cap are counted by [Collector.Dropped].
 	// 0 means DefaultMaxFindings; negative means no cap.
 	MaxFindings int
+	// Workers is how many goroutines Findings builds findings on (0:
+	// GOMAXPROCS): a run's --workers.
+	Workers int
 }
 
 // DefaultMaxFindings is the default cap on unique tokens per run.
@@ -55,6 +58,7 @@ type Collector struct {
 	reveal      bool
 	max         int
 	maxFindings int
+	workers     int
 	dropped     int
 	seed        maphash.Seed
 	entries     map[string]*entry
@@ -83,6 +87,7 @@ func NewCollector(opts CollectorOptions) *Collector {
 		reveal:      opts.Reveal,
 		max:         max,
 		maxFindings: maxFindings,
+		workers:     workersOr(opts.Workers),
 		seed:        maphash.MakeSeed(),
 		entries:     make(map[string]*entry),
 	}
@@ -187,7 +192,7 @@ func (c *Collector) Findings() []Finding {
 	// Each finding is built on its own (on every CPU: a run can end with
 	// thousands of findings, and nothing else runs then).
 	out := make([]Finding, len(entries))
-	forEachParallel(len(entries), func(i int) {
+	forEachParallel(len(entries), c.workers, func(i int) {
 		e := entries[i]
 		slices.SortFunc(e.locs, CompareLocations)
 		if c.max > 0 {

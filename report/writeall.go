@@ -10,19 +10,21 @@ import (
 )
 
 // WriteAll writes fs to s in order, exactly as calling s.Write for each
-// would, but does the per-finding work on every CPU: the remediation text
-// of each finding (which every sink shows) and, for JSONL, the encoding of
-// each record. A report is written after the scan, when nothing else runs,
-// so a scan with thousands of findings would otherwise end on one core.
-// WriteAll fills in the Remediation of the findings in fs.
-func WriteAll(ctx context.Context, s Sink, fs []Finding) error {
-	forEachParallel(len(fs), func(i int) {
+// would, but does the per-finding work on up to workers goroutines (0:
+// GOMAXPROCS): the remediation text of each finding (which every sink
+// shows) and, for JSONL, the encoding of each record. A report is written
+// after the scan, when nothing else runs, so a scan with thousands of
+// findings would otherwise end on one core. WriteAll fills in the
+// Remediation of the findings in fs.
+func WriteAll(ctx context.Context, s Sink, fs []Finding, workers int) error {
+	workers = workersOr(workers)
+	forEachParallel(len(fs), workers, func(i int) {
 		if fs[i].Remediation == "" {
 			fs[i].Remediation = Remediation(fs[i])
 		}
 	})
 	if j, ok := s.(*JSONL); ok {
-		return j.writeAll(ctx, fs)
+		return j.writeAll(ctx, fs, workers)
 	}
 	for _, f := range fs {
 		if err := s.Write(ctx, f); err != nil {
@@ -32,10 +34,18 @@ func WriteAll(ctx context.Context, s Sink, fs []Finding) error {
 	return nil
 }
 
-// forEachParallel calls f(i) for every i in [0, n), on up to GOMAXPROCS
+// workersOr returns n, or GOMAXPROCS when n is not positive.
+func workersOr(n int) int {
+	if n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// forEachParallel calls f(i) for every i in [0, n), on up to workers
 // goroutines that each take a contiguous range, and returns when all are done.
-func forEachParallel(n int, f func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n/64+1) // a few findings: not worth a goroutine
+func forEachParallel(n, workers int, f func(i int)) {
+	workers = min(workers, n/64+1) // a few findings: not worth a goroutine
 	if workers <= 1 {
 		for i := range n {
 			f(i)
@@ -60,11 +70,10 @@ const jsonlBatch = 512
 
 // writeAll encodes the records of fs in parallel, a batch at a time, each
 // goroutine into its own buffer, and writes the buffers in order.
-func (s *JSONL) writeAll(ctx context.Context, fs []Finding) error {
+func (s *JSONL) writeAll(ctx context.Context, fs []Finding, workers int) error {
 	if s.closed {
 		return errClosed
 	}
-	workers := runtime.GOMAXPROCS(0)
 	bufs := make([]bytes.Buffer, workers)
 	for start := 0; start < len(fs); start += jsonlBatch {
 		if err := ctx.Err(); err != nil {

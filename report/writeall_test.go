@@ -57,7 +57,7 @@ func TestWriteAllMatchesWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 			s2, _ := New(format, &all, opts)
-			if err := WriteAll(t.Context(), s2, append([]Finding(nil), fs...)); err != nil {
+			if err := WriteAll(t.Context(), s2, append([]Finding(nil), fs...), 0); err != nil {
 				t.Fatal(err)
 			}
 			if err := s2.Close(); err != nil {
@@ -88,17 +88,17 @@ func (w *failWriter) Write(p []byte) (int, error) {
 func TestWriteAllErrors(t *testing.T) {
 	t.Parallel()
 	fs := manyFindings(3 * jsonlBatch)
-	if err := WriteAll(t.Context(), NewJSONL(&failWriter{after: 1}), fs); err == nil || !strings.Contains(err.Error(), "disk full") {
+	if err := WriteAll(t.Context(), NewJSONL(&failWriter{after: 1}), fs, 2); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("failing writer: %v", err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := WriteAll(ctx, NewJSONL(&bytes.Buffer{}), fs); !errors.Is(err, context.Canceled) {
+	if err := WriteAll(ctx, NewJSONL(&bytes.Buffer{}), fs, 0); !errors.Is(err, context.Canceled) {
 		t.Errorf("ended context: %v", err)
 	}
 	s := NewJSONL(&bytes.Buffer{})
 	s.Close()
-	if err := WriteAll(t.Context(), s, fs); !errors.Is(err, errClosed) {
+	if err := WriteAll(t.Context(), s, fs, 1); !errors.Is(err, errClosed) {
 		t.Errorf("closed sink: %v", err)
 	}
 }

@@ -107,7 +107,7 @@ func (c *common) finishWith(ctx context.Context, coll *report.Collector, st *pip
 	if ss, ok := sink.(report.SummarySink); ok {
 		ss.SetSummary(runSummary(st, n, len(shown), res.incomplete))
 	}
-	if err := report.WriteAll(ctx, sink, shown); err != nil {
+	if err := report.WriteAll(ctx, sink, shown, c.workers); err != nil {
 		c.outAbort()
 		return fmt.Errorf("write findings: %w", err)
 	}

@@ -14,6 +14,7 @@ func main() { os.Exit(mainCode()) }
 // mainCode is the whole program but for os.Exit: it handles signals and
 // returns the exit code (tests run it in child processes).
 func mainCode() int {
+	limitProcs = bindProcs
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	context.AfterFunc(ctx, func() {
 		// The first signal stops the scan; the findings made so far are

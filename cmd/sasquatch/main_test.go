@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -319,5 +320,25 @@ func TestOutputFile(t *testing.T) {
 	fi, err := os.Stat(os.DevNull)
 	if err != nil || fi.Mode().IsRegular() {
 		t.Fatalf("/dev/null is no longer a device: %v %v", fi.Mode(), err)
+	}
+}
+
+// TestBindProcs: --workers below the number of CPUs becomes GOMAXPROCS; 0
+// and larger values leave it. Not parallel: it changes the process's
+// setting and puts it back before any parallel test runs.
+func TestBindProcs(t *testing.T) {
+	prev := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(prev)
+	if prev < 2 {
+		t.Skip("one CPU: nothing to bound")
+	}
+	bindProcs(0)
+	bindProcs(prev + 3)
+	if got := runtime.GOMAXPROCS(0); got != prev {
+		t.Fatalf("GOMAXPROCS %d after --workers 0 and %d, want %d", got, prev+3, prev)
+	}
+	bindProcs(1)
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Fatalf("GOMAXPROCS %d after --workers 1", got)
 	}
 }

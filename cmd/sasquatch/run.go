@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -95,7 +96,7 @@ func (c *common) register(cmd *cobra.Command) {
 	f.StringVar(&c.minSeverity, "min-severity", "info", "print only findings at or above `LEVEL` (info, low, medium, high, critical)")
 	f.StringVar(&c.failOn, "fail-on", "low", "exit 1 when a finding reaches `LEVEL`; never (or none): report only, exit 0 whatever is found")
 	f.BoolVar(&c.strict, "strict", false, "exit 3 when anything could not be scanned (coverage incomplete)")
-	f.IntVar(&c.workers, "workers", 0, "detector goroutines (default: the number of CPUs)")
+	f.IntVar(&c.workers, "workers", 0, "CPUs a run uses to read files, detect and render the report (default: all)")
 	f.BoolVarP(&c.quiet, "quiet", "q", false, "no summary or progress on standard error (problems are still printed)")
 	f.StringVar(&c.baseline, "baseline", "", "hide (and count) the findings listed in `FILE`: the JSONL or JSON output of an earlier run, or fingerprints one a line")
 	f.BoolVar(&c.allLocs, "all-locations", false, "text format: list every location of a finding (default: the first 10)")
@@ -139,6 +140,7 @@ func (c *common) resolve() error {
 	if c.workers < 0 {
 		return usagef("--workers must be positive")
 	}
+	limitProcs(c.workers)
 	c.errw = &lockedWriter{w: c.stderr}
 	if c.logger, err = newLogger(c.errw, c.verbose, c.logFormat); err != nil {
 		return err
@@ -148,6 +150,22 @@ func (c *common) resolve() error {
 		return err
 	}
 	return nil
+}
+
+// limitProcs bounds the CPUs the Go runtime runs goroutines on to
+// --workers. The real process sets it (mainCode); tests that call run share
+// one process and leave it alone.
+var limitProcs = func(workers int) {}
+
+// bindProcs is limitProcs in the real process: --workers N below the number
+// of CPUs makes it the runtime's GOMAXPROCS, so that a run uses N CPUs for
+// everything (reading, detection, the report, the garbage collector), and
+// the hand-offs between the goroutines that read and those that detect
+// stay on those CPUs instead of waking threads elsewhere.
+func bindProcs(workers int) {
+	if workers > 0 && workers < runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(workers)
+	}
 }
 
 // failNever is the --fail-on level no finding reaches (never, none).
@@ -163,7 +181,7 @@ const ignoreMarker = "sasquatch:ignore"
 
 // collector returns the in-memory findings store of a one-off run.
 func (c *common) collector() *report.Collector {
-	return report.NewCollector(report.CollectorOptions{Reveal: c.reveal})
+	return report.NewCollector(report.CollectorOptions{Reveal: c.reveal, Workers: c.workers})
 }
 
 // run parses args, runs one command and returns the exit code. It is the whole
