@@ -10,25 +10,29 @@
 //
 // Stages, each in its own file:
 //
-//	prefilter.go  one Aho-Corasick automaton (github.com/cloudflare/ahocorasick) over the
-//	              anchors: sig= in its 8 case variants and every encoding of '=' (%3d,
-//	              %253d, %25253d, \u003d, &#61;), AccountKey=, their UTF-16 forms, and the
-//	              context anchors (.core.windows.net and the other storage suffixes,
-//	              SharedAccessSignature, azurestack, devstoreaccount1, emulator ports).
-//	              A SIMD pre-pass (bytes.IndexByte over '=', '%', '\', '&' after a g or y)
-//	              hands the automaton only small windows, because the automaton alone
-//	              runs below the 0.8 GB/s target (BenchmarkAhoCorasickCore). A blob with
-//	              no candidate costs one pass and no allocation.
-//	              The pre-pass also yields the candidates no pattern names: AccountKey=
-//	              in any case, and a value with the shape of an account key (86 base64
-//	              characters and "==", found at its second '=').
+//	prefilter.go  one Aho-Corasick automaton (github.com/cloudflare/ahocorasick) over 12
+//	              anchors in lower case, matched on text folded to lower case: sig= with
+//	              every encoding of '=' (%3d, %253d, %25253d, \u003d, &#61;, &#x3d;),
+//	              AccountKey= and AccountKey%3D, and their UTF-16 forms. It is built in
+//	              about a millisecond. A pre-pass finds trigger positions (one of '=',
+//	              '%', '\', '&' after a g or y, or an '=' after an '=') in one AVX2 pass
+//	              (prepass_amd64.s; elsewhere one bytes.IndexByte pass per trigger byte,
+//	              proven equivalent by TestPrepassKernels and TestFallbackPassesAgree),
+//	              and hands the automaton only small windows around triggers that end
+//	              "sig" or "accountkey": the automaton alone runs below 1 GB/s
+//	              (BenchmarkAhoCorasickCore). A blob with no candidate costs one pass
+//	              and no allocation.
+//	              The pre-pass also yields the candidates no pattern names: a value with
+//	              the shape of an account key (86 base64 characters and "==", found at
+//	              its second '=').
 //	normalize.go  a window around each candidate (4 KiB before, 2 KiB after, merged):
 //	              line continuations (a YAML escaped line break drops the indentation),
 //	              .ipynb source items, HTML entities, JSON escapes, adjacent/concatenated
 //	              string literals in every common language ("" '' `` @"" $"" f"", + and
 //	              PowerShell's backtick, shell words "a"'b'), percent-decoding (up to three
 //	              rounds while %3F/%26/%3D remain), UTF-16 LE/BE. Every output byte keeps
-//	              its original span, so offsets map back to the input.
+//	              its original span (as pieces: a run copied unchanged is one piece), so
+//	              offsets map back to the input.
 //	parse.go      URLs (a host only from scheme://host or a storage host name; a
 //	              Markdown autolink may hold spaces), bare tokens (with or without '?',
 //	              after a prefix such as SharedAccessSignature= or an env var), parameters

@@ -1,5 +1,8 @@
 #include "textflag.h"
 
+// BROADCAST fills every byte of the vector register Y with the constant C.
+#define BROADCAST(C, Y) MOVQ C, AX; MOVQ AX, X0; VPBROADCASTB X0, Y
+
 // func indexCandidateAVX2(b []byte) int
 //
 // For i = 1, 33, 65, ... while i+32 <= len(b): compares the 32 bytes
@@ -10,27 +13,13 @@ TEXT ·indexCandidateAVX2(SB), NOSPLIT, $0-32
 	MOVQ b_base+0(FP), SI
 	MOVQ b_len+8(FP), DX
 
-	MOVQ $0x3d, AX // '='
-	MOVQ AX, X0
-	VPBROADCASTB X0, Y1
-	MOVQ $0x25, AX // '%'
-	MOVQ AX, X0
-	VPBROADCASTB X0, Y2
-	MOVQ $0x5c, AX // '\\'
-	MOVQ AX, X0
-	VPBROADCASTB X0, Y3
-	MOVQ $0x26, AX // '&'
-	MOVQ AX, X0
-	VPBROADCASTB X0, Y4
-	MOVQ $0x20, AX // the ASCII case bit
-	MOVQ AX, X0
-	VPBROADCASTB X0, Y5
-	MOVQ $0x67, AX // 'g'
-	MOVQ AX, X0
-	VPBROADCASTB X0, Y6
-	MOVQ $0x79, AX // 'y'
-	MOVQ AX, X0
-	VPBROADCASTB X0, Y7
+	BROADCAST($0x3d, Y1) // '='
+	BROADCAST($0x25, Y2) // '%'
+	BROADCAST($0x5c, Y3) // '\\'
+	BROADCAST($0x26, Y4) // '&'
+	BROADCAST($0x20, Y5) // the ASCII case bit
+	BROADCAST($0x67, Y6) // 'g'
+	BROADCAST($0x79, Y7) // 'y'
 	VPXOR Y8, Y8, Y8 // NUL
 
 	MOVQ $1, CX

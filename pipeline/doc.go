@@ -14,6 +14,10 @@
 //     [*crawler.Skip] values the source yields. A [crawler.CoverageReporter]
 //     adds only whether the source was complete and the problems no skip
 //     describes.
+//   - Every detection holds a place in [Pipeline.Gate], which has Workers
+//     places. A source that reads through the same gate (the directory
+//     source's readers) shares them: reading and detecting together never
+//     run more than Workers goroutines at once.
 //   - Nothing found is dropped because a run is interrupted: hits from blobs
 //     already read reach the store, and provenance gets a short grace period.
 //   - The package starts goroutines; its callers (cmd/sasquatch, the sweep
