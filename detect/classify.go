@@ -185,15 +185,29 @@ func tokenOf(r *rawSAS) (Token, sasFacts) {
 	sp := get("sp")
 	t.SP = sp
 	if t.Kind == KindAccount {
-		for _, ch := range []byte(get("ss")) {
+		// slices sized once: a token's words are appended without regrowing
+		ss, srt := get("ss"), get("srt")
+		if ss != "" {
+			t.Services = make([]string, 0, len(ss))
+		}
+		if srt != "" {
+			t.ResourceTypes = make([]string, 0, len(srt))
+		}
+		for _, ch := range []byte(ss) {
 			if w := ssWords[ch]; w != "" {
 				t.Services = append(t.Services, w)
 			}
 		}
-		for _, ch := range []byte(get("srt")) {
+		for _, ch := range []byte(srt) {
 			if w := srtWords[ch]; w != "" {
 				t.ResourceTypes = append(t.ResourceTypes, w)
 			}
+		}
+		if len(t.Services) == 0 {
+			t.Services = nil // no known letter: as before sizing, nil
+		}
+		if len(t.ResourceTypes) == 0 {
+			t.ResourceTypes = nil
 		}
 	} else {
 		f.svc = serviceOf(r)
@@ -242,6 +256,9 @@ func tokenOf(r *rawSAS) (Token, sasFacts) {
 		// judge the token as if it does (the worse case) and say so.
 		sp = lower
 		f.tags = append(f.tags, TagUppercasePermissions)
+	}
+	if sp != "" {
+		t.Permissions = make([]string, 0, len(sp))
 	}
 	for i := 0; i < len(sp); i++ {
 		if w, ok := perms[sp[i]]; ok {

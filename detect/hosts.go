@@ -127,6 +127,11 @@ func ipLiteral(name string) (netip.Addr, bool) {
 		a, err := netip.ParseAddr(name)
 		return a, err == nil && a.Is6()
 	}
+	if name == "" || name[0] < '0' || name[0] > '9' {
+		// not an IPv4 address (every host name of a storage URL gets
+		// here, and a failed ParseAddr allocates its error)
+		return netip.Addr{}, false
+	}
 	a, err := netip.ParseAddr(name)
 	return a, err == nil && a.Is4()
 }

@@ -23,6 +23,30 @@ var sasKeys = map[string]bool{
 	"srh": true, "srq": true,
 }
 
+// sasKeyNames holds each key of sasKeys once, to be shared by every token.
+var sasKeyNames = func() map[string]string {
+	m := make(map[string]string, len(sasKeys))
+	for k := range sasKeys {
+		m[k] = k
+	}
+	return m
+}()
+
+// paramKey returns k in lower case: strings.ToLower(string(k)), without an
+// allocation when k is one of sasKeys in any ASCII case.
+func paramKey(k []byte) string {
+	var buf [16]byte
+	if len(k) <= len(buf) {
+		for i, c := range k {
+			buf[i] = lowerTable[c]
+		}
+		if s, ok := sasKeyNames[string(buf[:len(k)])]; ok {
+			return s
+		}
+	}
+	return strings.ToLower(string(k))
+}
+
 // qparam is one key=value of a query string, the value decoded.
 type qparam struct {
 	key, val string
@@ -134,14 +158,18 @@ func extractSAS(b []byte, s int) (rawSAS, bool) {
 	if r.prefix == "sharedaccesssignature" {
 		r.connString = true
 	}
-	// parameters: split on '&', keys case-insensitive, first value wins
+	// parameters: split on '&', keys case-insensitive, first value wins.
+	// The values are slices of one copy of the query, and the usual keys
+	// are the constants of sasKeys: a token's ten parameters cost one
+	// allocation, not twenty.
+	query := string(b[qs:qe])
 	for i := qs; i < qe; {
 		j := i
 		for j < qe && b[j] != '&' {
 			j++
 		}
 		if eq := bytes.IndexByte(b[i:j], '='); eq > 0 {
-			k := strings.ToLower(string(b[i : i+eq]))
+			k := paramKey(b[i : i+eq])
 			ve := j
 			if k == "sig" {
 				// an escape left encoded by normalisation (%22, %20...) ends
@@ -149,7 +177,7 @@ func extractSAS(b []byte, s int) (rawSAS, bool) {
 				ve = i + eq + 1 + keptEscape(b[i+eq+1:j])
 			}
 			if r.param(k) == nil && len(r.params) < 64 {
-				r.params = append(r.params, qparam{key: k, val: string(b[i+eq+1 : ve]), vs: i + eq + 1, ve: ve})
+				r.params = append(r.params, qparam{key: k, val: query[i+eq+1-qs : ve-qs], vs: i + eq + 1, ve: ve})
 			}
 		}
 		i = j + 1
