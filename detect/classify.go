@@ -302,7 +302,7 @@ func judgeSAS(r *rawSAS, t Token, f sasFacts, now time.Time) classified {
 	c := classified{tok: t}
 	get := func(k string) string { v, _ := r.get(k); return v }
 	hasP := func(k string) bool { _, ok := r.get(k); return ok }
-	var tags []string
+	tags := make([]string, 0, 8) // a token has a few
 	tag := func(s string) {
 		if !slices.Contains(tags, s) {
 			tags = append(tags, s)
@@ -520,6 +520,7 @@ func judgeSAS(r *rawSAS, t Token, f sasFacts, now time.Time) classified {
 		sev = Info
 	}
 	c.sev = sev
+	c.reasons = make([]string, 0, len(gates)+len(tags)+5)
 	c.reasons = append(c.reasons, gates...)
 	c.reasons = append(c.reasons, tags...)
 	c.reasons = append(c.reasons, "kind: "+string(t.Kind)+" SAS", scopeReason, permReason, lifeReason)

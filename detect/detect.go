@@ -375,7 +375,7 @@ func (st *state) addSAS(t *text, r *rawSAS, ipynb bool) {
 	tok.Redacted = maskValues(red)
 	reasons := cl.reasons
 	f := spanFlags(t, r.start, r.end)
-	extra := []string{}
+	var extra []string
 	if f&flHTML != 0 {
 		extra = append(extra, TagHTMLEscaped)
 	}
@@ -405,7 +405,11 @@ func (st *state) addSAS(t *text, r *rawSAS, ipynb bool) {
 	for n < len(reasons) && !strings.Contains(reasons[n], ": ") {
 		n++
 	}
-	reasons = append(reasons[:n:n], append(extra, reasons[n:]...)...)
+	if len(extra) > 0 {
+		out := make([]string, 0, len(reasons)+len(extra))
+		out = append(append(append(out, reasons[:n]...), extra...), reasons[n:]...)
+		reasons = out
+	}
 	st.add(Match{
 		Start:       t.origStart(r.start),
 		End:         t.origEnd(r.end - 1),
