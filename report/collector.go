@@ -217,14 +217,15 @@ func (c *Collector) Findings() []Finding {
 // every output. It is not safe for concurrent use
 // on the same slice.
 func SortFindings(fs []Finding) {
-	// Pointers are sorted, then each finding is moved once: a Finding is
-	// a few hundred bytes, and sorting the values would copy each of them
-	// at every swap.
-	ptrs := make([]*Finding, len(fs))
-	for i := range fs {
-		ptrs[i] = &fs[i]
+	// Indexes are sorted, then the order is applied in place one cycle at
+	// a time: a Finding is a few hundred bytes, and sorting the values
+	// would copy each of them at every swap.
+	order := make([]int, len(fs))
+	for i := range order {
+		order[i] = i
 	}
-	slices.SortFunc(ptrs, func(a, b *Finding) int {
+	slices.SortFunc(order, func(i, j int) int {
+		a, b := &fs[i], &fs[j]
 		if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
 			return c
 		}
@@ -237,11 +238,22 @@ func SortFindings(fs []Finding) {
 		}
 		return cmp.Compare(a.Fingerprint, b.Fingerprint)
 	})
-	sorted := make([]Finding, len(fs))
-	for i, p := range ptrs {
-		sorted[i] = *p
+	// fs[i] is to take the finding now at order[i]
+	for start := range fs {
+		if order[start] < 0 || order[start] == start {
+			continue
+		}
+		held := fs[start]
+		i := start
+		for order[i] != start {
+			next := order[i]
+			fs[i] = fs[next]
+			order[i] = -1
+			i = next
+		}
+		fs[i] = held
+		order[i] = -1
 	}
-	copy(fs, sorted)
 }
 
 // trim keeps the first max locations in sorted order and counts the rest.

@@ -1,8 +1,10 @@
 package report
 
 import (
+	stdcmp "cmp"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -293,6 +295,46 @@ func TestCollectorScrubsPaths(t *testing.T) {
 		got := c.Findings()[0].Locations[0].Path
 		if strings.Contains(got, sig) != reveal {
 			t.Errorf("reveal=%v: path %q", reveal, got)
+		}
+	}
+}
+
+// TestSortFindingsPermutes: sorting in place by cycles gives the order a
+// plain sort of the values gives, for every size and arrangement.
+func TestSortFindingsPermutes(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(7, 8))
+	for n := range 60 {
+		fs := make([]Finding, n)
+		for i := range fs {
+			fs[i] = Finding{Fingerprint: fmt.Sprintf("%04d", r.IntN(50)), Severity: detect.Severity(r.IntN(5)),
+				Locations: []Location{{Path: fmt.Sprintf("p%d", r.IntN(7)), Line: r.IntN(9)}}}
+		}
+		want := slices.Clone(fs)
+		slices.SortStableFunc(want, func(a, b Finding) int {
+			if c := stdcmp.Compare(b.Severity, a.Severity); c != 0 {
+				return c
+			}
+			if len(a.Locations) > 0 && len(b.Locations) > 0 {
+				if c := CompareLocations(a.Locations[0], b.Locations[0]); c != 0 {
+					return c
+				}
+			}
+			return stdcmp.Compare(a.Fingerprint, b.Fingerprint)
+		})
+		got := slices.Clone(fs)
+		SortFindings(got)
+		key := func(f Finding) string {
+			l := ""
+			if len(f.Locations) > 0 {
+				l = fmt.Sprint(f.Locations[0].Path, f.Locations[0].Line)
+			}
+			return fmt.Sprint(f.Severity, l, f.Fingerprint)
+		}
+		for i := range got {
+			if key(got[i]) != key(want[i]) {
+				t.Fatalf("n=%d: position %d is %s, want %s", n, i, key(got[i]), key(want[i]))
+			}
 		}
 	}
 }

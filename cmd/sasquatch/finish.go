@@ -54,7 +54,7 @@ func (c *common) finishWith(ctx context.Context, coll *report.Collector, st *pip
 		c.liveness = livenessLine(lc)
 	}
 	n := counts{bySeverity: map[detect.Severity]int{}}
-	shown := make([]report.Finding, 0, len(all))
+	shown := all[:0] // filtered in place: all is not used after this
 	for _, f := range all {
 		if c.known[f.Fingerprint] {
 			n.known++ // already known: hidden, and no reason to fail
