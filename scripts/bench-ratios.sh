@@ -11,9 +11,10 @@
 # (${TMPDIR:-/tmp}/sasquatch-bench-ratios) holds the corpora, which are reused
 # by later runs with the same sizes.
 #
-# Each round runs every command once, in the same order (interleaved, so that
-# a noisy neighbour hurts every command alike); the medians of RUNS rounds
-# are printed, after one warm-up round that fills the page cache. Wall time
+# Each round runs every command once (interleaved, so that a noisy neighbour
+# hurts every command alike; the two commands of each ratio back to back,
+# their order swapped every round); the medians of RUNS rounds are printed,
+# after one warm-up round that fills the page cache. Wall time
 # is taken by bash ($EPOCHREALTIME, microseconds); CPU (user+sys, children
 # included) and peak RSS (the largest of the process and its children) by
 # /usr/bin/time. Outputs go to files: GNU tools stop at the first match when
@@ -55,7 +56,8 @@ echo "machine: $(nproc) CPUs, $model; ${gover%% *}; load $l1 $l5 $l15 (a busy ma
 echo "commit:  $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo ' (modified)')"
 
 # --- corpora -----------------------------------------------------------------
-go build -o "$SQ" ./cmd/sasquatch
+# built as the Dockerfile builds the released binary (static, stripped)
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$SQ" ./cmd/sasquatch
 if [ ! -f "$TREE.planted" ]; then
 	rm -rf "$TREE"
 	echo "generating the tree: $MB MiB in $FILES files -> $TREE" >&2
@@ -161,8 +163,15 @@ echo "tree:    $TREE ($MB MiB, $FILES files, $tree_planted planted tokens)"
 echo "history: $REPO ($COMMITS commits, ~$HIST_MB MiB of blobs, $hist_planted planted tokens)"
 echo "runs:    $RUNS interleaved rounds after one warm-up round; medians"
 for n in "${NAMES[@]}"; do measure "$n"; done # warm-up: page cache, binaries
+# Each compared pair runs back to back, in turn A B then B A from one round
+# to the next, so that neither command always follows the same one.
 for ((r = 1; r <= RUNS; r++)); do
-	for n in "${NAMES[@]}"; do measure "$n" record; done
+	if ((r % 2)); then
+		order=(scan rg w1 w2 scano git catfile)
+	else
+		order=(rg scan w2 w1 scano catfile git)
+	fi
+	for n in "${order[@]}"; do measure "$n" record; done
 done
 
 declare -A MW MC MR
