@@ -54,7 +54,8 @@ type Config struct {
 	EveryTargets github.Targets
 	Logger       *slog.Logger
 	// AfterJob, when set, is called after each job's work is committed and
-	// before River records it as done (tests kill the process there).
+	// before River records it as done (tests kill the process there). It is
+	// called from River's worker goroutines, several at once.
 	AfterJob func(kind string)
 	// PollInterval is how often Wait and the relist job look at the queue
 	// (default 1 s; tests use less).

@@ -7,6 +7,7 @@ import (
 	"github.com/sasquatch-sec/sasquatch/internal/store/storetest"
 	"net/url"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,11 +120,12 @@ func TestSweepSQLite(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	q, st := newQueue(t, filepath.Join(t.TempDir(), "s.db"), gh)
-	added := false
+	var added sync.Once // AfterJob runs on River's worker goroutines, several at once
 	q.cfg.AfterJob = func(kind string) {
-		if kind == kindScan && !added {
-			added = true // created while the sweep runs
-			gh.AddRepo(t, 999, "acme", "late", map[string]string{"x.txt": sasURL("contosolate", 99) + "\n"})
+		if kind == kindScan {
+			added.Do(func() { // created while the sweep runs
+				gh.AddRepo(t, 999, "acme", "late", map[string]string{"x.txt": sasURL("contosolate", 99) + "\n"})
+			})
 		}
 	}
 	runID, _, err := q.Enqueue(ctx, github.Targets{Orgs: []string{"acme"}})

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -26,9 +27,9 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("SASQUATCH_TEST_MAIN") == "1" {
 		if n, _ := strconv.Atoi(os.Getenv("SASQUATCH_TEST_CRASH_AFTER")); n > 0 {
-			jobs := 0
+			var jobs atomic.Int64 // the hook runs on several worker goroutines
 			testHookAfterJob = func(string) {
-				if jobs++; jobs == n {
+				if jobs.Add(1) == int64(n) {
 					syscall.Kill(os.Getpid(), syscall.SIGKILL)
 					select {} // never returns: the signal ends the process
 				}
