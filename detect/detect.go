@@ -251,12 +251,21 @@ var notebookMarkers = [][]byte{[]byte(`"source":`), []byte(`"cell_type"`), []byt
 // tokens in the same region (a test file quoting a notebook) are not tagged.
 func inNotebook(b []byte, i int) bool {
 	w := b[max(0, i-4096):i]
-	for _, m := range notebookMarkers {
-		if bytes.Contains(w, m) {
-			return true
+	// Every marker starts with a quote: one pass over the window's quotes
+	// instead of one bytes.Contains per marker (each of which would stop
+	// at every quote of the window too).
+	for k := 0; ; k++ {
+		j := bytes.IndexByte(w[k:], '"')
+		if j < 0 {
+			return false
+		}
+		k += j
+		for _, m := range notebookMarkers {
+			if bytes.HasPrefix(w[k:], m) {
+				return true
+			}
 		}
 	}
-	return false
 }
 
 // text finds the credentials in one normalised region. Every credential is

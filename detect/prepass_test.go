@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 )
@@ -108,6 +109,32 @@ func TestIndexQuote(t *testing.T) {
 			if got := indexQuote(b); got != want {
 				t.Fatalf("indexQuote(%q) = %d, want %d", b, got, want)
 			}
+		}
+	}
+}
+
+// TestInNotebook: the one-pass marker search says what bytes.Contains of
+// each marker in the 4 KiB before the token says.
+func TestInNotebook(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(13, 14))
+	parts := []string{`"source":`, `"cell_type"`, `"output_type"`, `"source"`, `"cell_`, `"`, `:`, "x", " ", "\n", `"outputs": [`}
+	for range 5000 {
+		var b []byte
+		for j := r.IntN(30); j >= 0; j-- {
+			b = append(b, parts[r.IntN(len(parts))]...)
+			if r.IntN(8) == 0 {
+				b = append(b, make([]byte, r.IntN(3000))...)
+			}
+		}
+		i := r.IntN(len(b) + 1)
+		w := b[max(0, i-4096):i]
+		want := false
+		for _, m := range notebookMarkers {
+			want = want || bytes.Contains(w, m)
+		}
+		if got := inNotebook(b, i); got != want {
+			t.Fatalf("inNotebook(%q, %d) = %v, want %v", b, i, got, want)
 		}
 	}
 }
