@@ -77,7 +77,11 @@ func (d *Detector) detect(data []byte) (res Result) {
 		return Result{}
 	}
 	now := d.clock()
-	st := &state{data: data, now: now, budget: maxParses, seen: map[seenKey]bool{}, truncated: full}
+	// sized for the candidates: most become matches, and a Match is large
+	// enough that regrowing the slice would copy each several times
+	hint := min(len(cands), 64)
+	st := &state{data: data, now: now, budget: maxParses, seen: make(map[seenKey]bool, hint),
+		matches: make([]Match, 0, hint), truncated: full}
 	var u8, u16 []int
 	for _, c := range cands {
 		if c.cls == clsSig16 || c.cls == clsKey16 {
@@ -126,6 +130,9 @@ func (d *Detector) detect(data []byte) (res Result) {
 			st.text(normalize(decodeUTF16(data, rs, re, be, &sc.a), &sc.b))
 			st.inWide = false
 		})
+	}
+	if len(st.matches) == 0 {
+		st.matches = nil // as before the slice was sized: no match, no slice
 	}
 	res = Result{Matches: st.matches, Rejected: st.rejected, Rejections: st.rejections, Truncated: st.truncated}
 	slices.SortStableFunc(res.Matches, func(a, b Match) int {
