@@ -66,7 +66,9 @@ func forEachParallel(n, workers int, f func(i int)) {
 
 // jsonlBatch is how many records writeAll encodes before writing them: it
 // bounds the memory of the encoded text, whatever the number of findings.
-const jsonlBatch = 512
+// Small batches measured faster than large ones: the encoders' buffers stay
+// in memory already touched (a first touch costs a page fault).
+const jsonlBatch = 128
 
 // writeAll encodes the records of fs in parallel, a batch at a time, each
 // goroutine into its own buffer, and writes the buffers in order.
