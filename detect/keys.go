@@ -148,19 +148,7 @@ func (st *state) addKey(t *text, kc *keyCtx, i int) (int, bool) {
 	if tok.Account == "" && tok.Host == "" {
 		tags = kc.pair(&tok, cs, ce)
 	}
-	tok.Signature = NewSecret(key)
-	tok.Redacted = maskValues(unsemi.Replace(string(b[cs:vs]) + Redacted + string(b[ve:ce])))
-	tok.Query = NewSecret(string(b[cs:ce]))
-	f := spanFlags(t, cs, ce)
-	sev, reasons := classifyKey(&tok, key, true, f, tags)
-	st.add(Match{
-		Start:       t.origStart(cs),
-		End:         t.origEnd(ce - 1),
-		Token:       tok,
-		Severity:    sev,
-		Reasons:     reasons,
-		Fingerprint: Fingerprint(key),
-	})
+	st.addKeyMatch(t, &tok, key, cs, ce, unsemi.Replace(string(b[cs:vs])+Redacted+string(b[ve:ce])), true, tags)
 	// the end of the key, not of the connection string: a SharedAccessSignature=
 	// after the key in the same connection string is a credential of its own
 	return ve, true
@@ -274,17 +262,24 @@ func (st *state) addContextKey(t *text, kc *keyCtx, e int) (int, bool) {
 	}
 	tok := Token{Kind: KindAccountKey, Cloud: CloudNone}
 	tags := kc.pair(&tok, ns, ce)
+	st.addKeyMatch(t, &tok, key, ns, ce, string(b[ns:ks])+Redacted+string(b[e:ce]), false, tags)
+	return e, true
+}
+
+// addKeyMatch completes tok, an account key found in t.b[s:e] (a connection
+// string when inConn, else a name and its value), and adds its match.
+// redacted is the occurrence with the key replaced by Redacted.
+func (st *state) addKeyMatch(t *text, tok *Token, key string, s, e int, redacted string, inConn bool, tags []string) {
 	tok.Signature = NewSecret(key)
-	tok.Redacted = maskValues(string(b[ns:ks]) + Redacted + string(b[e:ce]))
-	tok.Query = NewSecret(string(b[ns:ce]))
-	sev, reasons := classifyKey(&tok, key, false, spanFlags(t, ns, ce), tags)
+	tok.Redacted = maskValues(redacted)
+	tok.Query = NewSecret(string(t.b[s:e]))
+	sev, reasons := classifyKey(tok, key, inConn, spanFlags(t, s, e), tags)
 	st.add(Match{
-		Start:       t.origStart(ns),
-		End:         t.origEnd(ce - 1),
-		Token:       tok,
+		Start:       t.origStart(s),
+		End:         t.origEnd(e - 1),
+		Token:       *tok,
 		Severity:    sev,
 		Reasons:     reasons,
 		Fingerprint: Fingerprint(key),
 	})
-	return e, true
 }

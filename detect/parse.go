@@ -23,6 +23,10 @@ var sasKeys = map[string]bool{
 	"srh": true, "srq": true,
 }
 
+// IsSASParam reports whether key (lower case) is a SAS query parameter of
+// sas-spec §1: the parameters a SAS signs or a service reads from it.
+func IsSASParam(key string) bool { return sasKeys[key] }
+
 // sasKeyNames holds each key of sasKeys once, to be shared by every token.
 var sasKeyNames = func() map[string]string {
 	m := make(map[string]string, len(sasKeys))

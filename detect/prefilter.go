@@ -67,13 +67,6 @@ func lower(c byte) byte {
 	return c
 }
 
-func upper(c byte) byte {
-	if 'a' <= c && c <= 'z' {
-		return c - ('a' - 'A')
-	}
-	return c
-}
-
 // prefilter is the Aho-Corasick automaton over all anchors. It is immutable
 // and safe for concurrent use: it matches with MatchThreadSafe, which
 // BenchmarkAhoCorasickCore measured as fast as a sync.Pool of per-goroutine
@@ -116,15 +109,12 @@ func sortCands(c []cand) {
 
 // The pre-pass. Running the automaton over every byte costs about as much as
 // the whole detector may (see BenchmarkAhoCorasickCore), so the automaton runs
-// only on small windows around trigger positions found with bytes.IndexByte
-// (SIMD). Every candidate anchor (the sig and AccountKey families, in every
+// only on small windows around trigger positions, found by a vector kernel
+// (prepass.run). Every candidate anchor (the sig and AccountKey families, in every
 // case, encoding and UTF-16) contains a trigger: one of the bytes of
 // triggerBytes directly after 'g' or 'y' (any case), possibly with one NUL
 // between them (UTF-16). TestAnchorsHaveTrigger checks this for every anchor.
 var triggerBytes = [...]byte{'=', '%', '\\', '&'}
-
-// trigger reports whether the trigger byte at data[i] follows a g or y.
-func trigger(data []byte, i int) bool { return prevClass(data, i) == prevTrigger }
 
 // What the byte before a trigger byte says (prevClass).
 const (
@@ -287,7 +277,7 @@ func endsAnchorWord(data []byte, q int) bool {
 // or a NUL; -1 if there is none.
 func indexCandidateGeneric(b []byte) int {
 	for i := 1; i < len(b); i++ {
-		if isTriggerByte[b[i]] && candidatePrev[b[i-1]] {
+		if isTriggerByte[b[i]] && prevClasses[b[i-1]] != prevNone {
 			return i
 		}
 	}
@@ -295,11 +285,12 @@ func indexCandidateGeneric(b []byte) int {
 }
 
 // isTriggerByte is triggerBytes as a table.
-var isTriggerByte = [256]bool{'=': true, '%': true, '\\': true, '&': true}
-
-// candidatePrev marks the bytes before a trigger byte that make it a
-// candidate position (prevClass other than prevNone).
-var candidatePrev = [256]bool{'g': true, 'G': true, 'y': true, 'Y': true, '=': true, 0: true}
+var isTriggerByte = func() (t [256]bool) {
+	for _, c := range triggerBytes {
+		t[c] = true
+	}
+	return t
+}()
 
 // scan returns the candidate anchor occurrences in data, in order, at most
 // limit of them, and whether the limit cut the scan short (the input was not
@@ -312,23 +303,21 @@ func (p *prefilter) scan(data []byte, limit int) ([]cand, bool) {
 	for cs := 0; cs < len(data) && len(out) < limit; cs += prepassChunk {
 		ce := min(cs+prepassChunk, len(data))
 		pp.run(data, cs, ce)
-		n, ns, overflow := pp.n, pp.ns, pp.overflow
-		trig, shapes := &pp.trig, &pp.shapes
-		if overflow {
+		if pp.overflow {
 			out = p.window(out, data, max(0, cs-anchorReach), min(len(data), ce+anchorReach), limit)
 			out = unanchored(out, data, cs, ce, limit)
 			continue
 		}
-		for _, q := range shapes[:ns] {
+		for _, q := range pp.shapes[:pp.ns] {
 			if ks, ok := keyShapeEnd(data, q+1); ok && len(out) < limit {
 				out = append(out, cand{pos: ks, cls: clsKeyShape})
 			}
 		}
-		if n == 0 {
+		if pp.n == 0 {
 			continue
 		}
 		ws, we := -1, -1
-		for _, q := range trig[:n] {
+		for _, q := range pp.trig[:pp.n] {
 			s, e := max(0, q-anchorReach), min(len(data), q+anchorReach)
 			if ws >= 0 && s <= we {
 				we = e

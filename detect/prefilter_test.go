@@ -17,7 +17,7 @@ func TestAnchorsHaveTrigger(t *testing.T) {
 		n++
 		ok := false
 		for i := range a.pat {
-			if bytes.IndexByte(triggerBytes[:], a.pat[i]) >= 0 && trigger(a.pat, i) {
+			if bytes.IndexByte(triggerBytes[:], a.pat[i]) >= 0 && prevClass(a.pat, i) == prevTrigger {
 				ok = true
 			}
 		}
@@ -54,6 +54,13 @@ func TestPrefilterFindsEveryForm(t *testing.T) {
 			}
 		}
 	}
+}
+
+func upper(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
 }
 
 // alternateCase returns p with every other letter in upper case ("SiG%3d").

@@ -31,18 +31,6 @@ const (
 	opTableQuery    = "query-entities-match-none" // GET table()?$filter=PartitionKey eq '<random>'&$top=1
 )
 
-// sasParams are the SAS query parameters of sas-spec §1 (lower case). Only
-// these are copied from a token into a probe; everything else in the found
-// URL (comp, restype, snapshot of other operations, timeout, ...) is dropped.
-var sasParams = map[string]bool{
-	"sv": true, "ss": true, "srt": true, "sp": true, "st": true, "se": true, "sip": true, "spr": true,
-	"ses": true, "sig": true, "api-version": true, "sr": true, "sdd": true, "tn": true, "spk": true,
-	"srk": true, "epk": true, "erk": true, "si": true, "rscc": true, "rscd": true, "rsce": true,
-	"rscl": true, "rsct": true, "skoid": true, "sktid": true, "skt": true, "ske": true, "sks": true,
-	"skv": true, "saoid": true, "suoid": true, "scid": true, "skdutid": true, "sduoid": true,
-	"srh": true, "srq": true,
-}
-
 // Reasons a token is not probed (Result.Detail of a not-checked result).
 var (
 	errNoEndpoint      = errors.New("no-endpoint")      // no storage host in the occurrence
@@ -109,7 +97,10 @@ func sasQuery(tok detect.Token) ([]string, map[string]string) {
 	for _, kv := range strings.Split(tok.Query.Reveal(), "&") {
 		k, v, ok := strings.Cut(kv, "=")
 		k = strings.ToLower(strings.TrimSpace(k))
-		if !ok || !sasParams[k] {
+		// Only SAS parameters are copied into a probe; everything else in
+		// the found URL (comp, restype, snapshot of other operations,
+		// timeout, ...) is dropped.
+		if !ok || !detect.IsSASParam(k) {
 			continue
 		}
 		if _, dup := vals[k]; dup {

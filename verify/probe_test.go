@@ -80,7 +80,7 @@ func checkDocumented(t *testing.T, method string, u *url.URL) {
 		switch k {
 		case "restype", "comp", "snapshot", "versionid", "$filter", "$top":
 		default:
-			if !sasParams[k] {
+			if !detect.IsSASParam(k) {
 				t.Errorf("query parameter %q is neither a SAS parameter nor the operation's", k)
 			}
 		}

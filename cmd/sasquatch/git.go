@@ -51,7 +51,7 @@ func (g *gitFlags) config(c *common) gitscan.Config {
 	}
 }
 
-func newGitCmd(streams func(*common), res *outcome, strict *bool) *cobra.Command {
+func newGitCmd(streams func(*common), res *outcome) *cobra.Command {
 	var c common
 	var g gitFlags
 	cmd := &cobra.Command{
@@ -72,7 +72,6 @@ present at the tip of the default branch.`),
   sasquatch git --exclude 'vendor/**' --exclude '*.min.js' .`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			streams(&c)
-			*strict = c.strict
 			if len(args) == 0 {
 				return usagef("git needs at least one repository PATH or clone URL")
 			}

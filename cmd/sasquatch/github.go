@@ -38,7 +38,7 @@ type githubFlags struct {
 	allowInsecureHTTP  bool
 }
 
-func newGitHubCmd(streams func(*common), res *outcome, strict *bool) *cobra.Command {
+func newGitHubCmd(streams func(*common), res *outcome) *cobra.Command {
 	var c common
 	var g gitFlags
 	var f githubFlags
@@ -56,7 +56,6 @@ is sent only to the API host and its clone host, never in a URL.`),
   sasquatch github --repo OWNER/NAME --history none`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			streams(&c)
-			*strict = c.strict
 			if len(args) > 0 {
 				return usagef("github takes no arguments; name targets with --org, --user or --repo (got %q)", args[0])
 			}

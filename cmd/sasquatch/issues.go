@@ -67,7 +67,7 @@ func (a *apiFlags) client(c *common) (*github.Client, error) {
 	return newGitHubClient(c, &gitFlags{}, &f)
 }
 
-func newIssuesCmd(streams func(*common), res *outcome, strict *bool) *cobra.Command {
+func newIssuesCmd(streams func(*common), res *outcome) *cobra.Command {
 	var (
 		c     common
 		sf    storeFlags
@@ -98,7 +98,6 @@ whose creation had an unknown outcome is looked for before trying again.`),
   sasquatch issues --tracker contoso/security-findings --apply`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			streams(&c)
-			*strict = c.strict
 			if len(args) > 0 {
 				return usagef("issues takes no arguments")
 			}

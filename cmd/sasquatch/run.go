@@ -266,20 +266,24 @@ high, medium, low, info) and reports it without printing the secret.`),
 	pf := r.PersistentFlags()
 	pf.BoolVarP(&r.verbose, "verbose", "v", false, "log progress, every skip and where candidates were rejected (structured slog lines)")
 	pf.StringVar(&r.logFormat, "log-format", "text", "log lines as text or json (one JSON object a line, for machines; warnings only unless --verbose)")
+	// streams gives a subcommand, at the start of its run (flags parsed),
+	// the root's streams and flags, and takes back its --strict for the
+	// exit code.
 	streams := func(c *common) {
 		c.stdin, c.stdout, c.stderr = stdin, stdout, stderr
 		c.verbose, c.logFormat = r.verbose, r.logFormat
+		r.strict = c.strict
 	}
-	r.AddCommand(newScanCmd(streams, res, &r.strict))
-	r.AddCommand(newGitCmd(streams, res, &r.strict))
-	r.AddCommand(newGitHubCmd(streams, res, &r.strict))
-	r.AddCommand(newSweepCmd(streams, res, &r.strict))
-	r.AddCommand(newWorkerCmd(streams, res, &r.strict))
-	r.AddCommand(newReportCmd(streams, res, &r.strict))
+	r.AddCommand(newScanCmd(streams, res))
+	r.AddCommand(newGitCmd(streams, res))
+	r.AddCommand(newGitHubCmd(streams, res))
+	r.AddCommand(newSweepCmd(streams, res))
+	r.AddCommand(newWorkerCmd(streams, res))
+	r.AddCommand(newReportCmd(streams, res))
 	r.AddCommand(newTriageCmd(streams))
-	r.AddCommand(newVerifyCmd(streams, res, &r.strict))
+	r.AddCommand(newVerifyCmd(streams, res))
 	r.AddCommand(newVersionCmd(stdout))
-	r.AddCommand(newIssuesCmd(streams, res, &r.strict))
+	r.AddCommand(newIssuesCmd(streams, res))
 	return r
 }
 

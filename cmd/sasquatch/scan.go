@@ -11,7 +11,7 @@ import (
 	"github.com/sasquatch-sec/sasquatch/pipeline"
 )
 
-func newScanCmd(streams func(*common), res *outcome, strict *bool) *cobra.Command {
+func newScanCmd(streams func(*common), res *outcome) *cobra.Command {
 	var c common
 	var include, exclude []string
 	maxFile := sizeFlag{n: 256 << 20, text: "256MiB"}
@@ -24,7 +24,6 @@ func newScanCmd(streams func(*common), res *outcome, strict *bool) *cobra.Comman
   git show HEAD:config.json | sasquatch scan -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			streams(&c)
-			*strict = c.strict
 			if len(args) == 0 {
 				return usagef("scan needs at least one PATH (or '-' for standard input)")
 			}

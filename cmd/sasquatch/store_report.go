@@ -12,7 +12,7 @@ import (
 	"github.com/sasquatch-sec/sasquatch/verify"
 )
 
-func newReportCmd(streams func(*common), res *outcome, strict *bool) *cobra.Command {
+func newReportCmd(streams func(*common), res *outcome) *cobra.Command {
 	var (
 		c   common
 		sf  storeFlags
@@ -32,7 +32,6 @@ triaged as ignored ('sasquatch triage ignore') are left out and counted;
   sasquatch report --db postgres://sasquatch@db/sasquatch --format sarif -o findings.sarif`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			streams(&c)
-			*strict = c.strict
 			if len(args) > 0 {
 				return usagef("report takes no arguments")
 			}

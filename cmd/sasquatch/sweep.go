@@ -62,14 +62,29 @@ type sweepFlags struct {
 	issues     issueFlags
 }
 
-func newSweepCmd(streams func(*common), res *outcome, strict *bool) *cobra.Command {
-	var (
-		c  common
-		g  gitFlags
-		f  githubFlags
-		sf storeFlags
-		w  sweepFlags
-	)
+// sweepSetup is what sweep and worker both take from their flags: the common
+// flags, git and GitHub access, the store and the queue's settings.
+type sweepSetup struct {
+	c  common
+	g  gitFlags
+	f  githubFlags
+	sf storeFlags
+	w  sweepFlags
+}
+
+// register adds the flags sweep and worker share (each adds its own --every).
+func (s *sweepSetup) register(cmd *cobra.Command) {
+	s.c.register(cmd)
+	s.g.register(cmd)
+	registerGitHubFlags(cmd, &s.f)
+	s.sf.register(cmd)
+	cmd.Flags().DurationVar(&s.w.poll, "poll", time.Second, "how often to look at the job queue")
+	_ = cmd.Flags().MarkHidden("poll")
+}
+
+func newSweepCmd(streams func(*common), res *outcome) *cobra.Command {
+	s := &sweepSetup{}
+	c, f, w := &s.c, &s.f, &s.w
 	cmd := &cobra.Command{
 		Use:   "sweep [flags] (--org O | --user U | --repo OWNER/NAME)...",
 		Short: "Sweep GitHub targets into the store: only what changed since the last sweep; resumable",
@@ -85,8 +100,7 @@ sweep at that interval.`),
   sasquatch sweep --org contoso --db postgres://sasquatch@db/sasquatch --enqueue-only
   sasquatch report --db ~/.local/state/sasquatch/sasquatch.db --format markdown`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			streams(&c)
-			*strict = c.strict
+			streams(c)
 			if len(args) > 0 {
 				return usagef("sweep takes no arguments; name targets with --org, --user or --repo")
 			}
@@ -104,21 +118,16 @@ sweep at that interval.`),
 				return err
 			}
 			defer c.outAbort()
-			return runSweep(cmd.Context(), &c, &g, &f, &sf, &w, res)
+			return runSweep(cmd.Context(), s, res)
 		},
 	}
-	c.register(cmd)
-	g.register(cmd)
-	registerGitHubFlags(cmd, &f)
-	sf.register(cmd)
+	s.register(cmd)
 	c.verify.register(cmd)
 	cmd.Flags().BoolVar(&w.enqueueOnly, "enqueue-only", false, "queue the sweep for 'sasquatch worker' processes and exit")
 	cmd.Flags().DurationVar(&w.every, "every", 0, "keep running and start a sweep at this `INTERVAL` (e.g. 24h); one leader enqueues")
 	// --file-issues (issues.go)
 	cmd.Flags().BoolVar(&w.fileIssues, "file-issues", false, "after the sweep, file GitHub issues for real (as 'sasquatch issues --apply'; see --tracker, --issue-severity)")
 	w.issues.register(cmd)
-	cmd.Flags().DurationVar(&w.poll, "poll", time.Second, "how often to look at the job queue")
-	_ = cmd.Flags().MarkHidden("poll")
 	return cmd
 }
 
@@ -140,7 +149,8 @@ func (e *sweepEnv) close() {
 	}
 }
 
-func openSweepEnv(ctx context.Context, c *common, g *gitFlags, f *githubFlags, sf *storeFlags, w *sweepFlags) (*sweepEnv, error) {
+func openSweepEnv(ctx context.Context, s *sweepSetup) (*sweepEnv, error) {
+	c, g, f, sf, w := &s.c, &s.g, &s.f, &s.sf, &s.w
 	client, err := newGitHubClient(c, g, f)
 	if err != nil {
 		return nil, err
@@ -163,8 +173,9 @@ func openSweepEnv(ctx context.Context, c *common, g *gitFlags, f *githubFlags, s
 	return e, nil
 }
 
-func runSweep(ctx context.Context, c *common, g *gitFlags, f *githubFlags, sf *storeFlags, w *sweepFlags, res *outcome) error {
-	e, err := openSweepEnv(ctx, c, g, f, sf, w)
+func runSweep(ctx context.Context, s *sweepSetup, res *outcome) error {
+	c, f, w := &s.c, &s.f, &s.w
+	e, err := openSweepEnv(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -285,14 +296,9 @@ func storedFindings(fs []report.Finding, reveal bool) *report.Collector {
 	return coll
 }
 
-func newWorkerCmd(streams func(*common), res *outcome, strict *bool) *cobra.Command {
-	var (
-		c  common
-		g  gitFlags
-		f  githubFlags
-		sf storeFlags
-		w  sweepFlags
-	)
+func newWorkerCmd(streams func(*common), res *outcome) *cobra.Command {
+	s := &sweepSetup{}
+	c := &s.c
 	cmd := &cobra.Command{
 		Use:   "worker [flags]",
 		Short: "Work queued sweep jobs from the store until stopped (many machines on one PostgreSQL)",
@@ -303,8 +309,7 @@ number of workers on any number of machines against one PostgreSQL; a
 repository is scanned by one of them. SIGTERM finishes the jobs in progress
 (up to 10 s), then exits; a job cut short is rescued by another worker.`),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			streams(&c)
-			*strict = c.strict
+			streams(c)
 			if len(args) > 0 {
 				return usagef("worker takes no arguments")
 			}
@@ -312,21 +317,16 @@ repository is scanned by one of them. SIGTERM finishes the jobs in progress
 				return err
 			}
 			defer c.outAbort()
-			e, err := openSweepEnv(cmd.Context(), &c, &g, &f, &sf, &w)
+			e, err := openSweepEnv(cmd.Context(), s)
 			if err != nil {
 				return err
 			}
 			defer e.close()
-			return runWorker(cmd.Context(), &c, e)
+			return runWorker(cmd.Context(), c, e)
 		},
 	}
-	c.register(cmd)
-	g.register(cmd)
-	registerGitHubFlags(cmd, &f)
-	sf.register(cmd)
-	cmd.Flags().DurationVar(&w.every, "every", 0, "also start a sweep of the --org/--user/--repo targets at this `INTERVAL`")
-	cmd.Flags().DurationVar(&w.poll, "poll", time.Second, "how often to look at the job queue")
-	_ = cmd.Flags().MarkHidden("poll")
+	s.register(cmd)
+	cmd.Flags().DurationVar(&s.w.every, "every", 0, "also start a sweep of the --org/--user/--repo targets at this `INTERVAL`")
 	return cmd
 }
 

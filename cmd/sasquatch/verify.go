@@ -66,7 +66,7 @@ func livenessLine(counts map[verify.Liveness]int) string {
 	return "liveness: " + strings.Join(parts, ", ")
 }
 
-func newVerifyCmd(streams func(*common), res *outcome, strict *bool) *cobra.Command {
+func newVerifyCmd(streams func(*common), res *outcome) *cobra.Command {
 	var (
 		c  common
 		sf storeFlags
@@ -82,7 +82,6 @@ kept with the finding ('report' shows it) and the findings are printed with
 their severity adjusted: a live token is an emergency, an expired one history.`),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			streams(&c)
-			*strict = c.strict
 			if len(args) > 0 {
 				return usagef("verify takes no arguments")
 			}
