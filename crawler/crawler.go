@@ -114,7 +114,7 @@ func (s *Skip) Unwrap() error { return s.Err }
 // An iterator has one consumer and is not safe for concurrent ranging.
 //
 // What else a source can do it says through the small interfaces below
-// ([CoverageReporter], [Provenancer], [Tipper]); callers test for them with
+// ([CoverageReporter], [Provenancer], [ProvenanceStarter], [Tipper]); callers test for them with
 // a type assertion on these public interfaces only.
 type Source interface {
 	Blobs(ctx context.Context) iter.Seq2[Blob, error]
@@ -142,6 +142,15 @@ type CoverageReporter interface {
 // given blob IDs, asked only for the blobs that matched.
 type Provenancer interface {
 	Provenance(ctx context.Context, blobIDs []string) (map[string][]Origin, error)
+}
+
+// ProvenanceStarter is a [Provenancer] that can begin its work before it
+// is asked: a caller calls StartProvenance when a blob first matches, so
+// that provenance runs beside the rest of the scan instead of after it.
+// Provenance must return the same with or without it. It must be safe to
+// call while Blobs runs, from any goroutine, and more than once.
+type ProvenanceStarter interface {
+	StartProvenance(ctx context.Context)
 }
 
 // Tipper is a source with ref tips (git): ref name -> commit ID as read

@@ -8,7 +8,9 @@
 //   - Scan ranges one [crawler.Source] (the only consumer of its iterator),
 //     hands each blob to the pool, adds one location per occurrence to the
 //     [Store], and for history sources asks [crawler.Provenancer] for the
-//     origins of only the blobs that matched. It returns a [Result]: blobs
+//     origins of only the blobs that matched; a [crawler.ProvenanceStarter]
+//     is told at the first match, so that its provenance runs beside the
+//     rest of the scan. It returns a [Result]: blobs
 //     and bytes scanned, candidates rejected, and skips by typed reason.
 //   - One coverage path: a skip is counted exactly once, from the
 //     [*crawler.Skip] values the source yields. A [crawler.CoverageReporter]

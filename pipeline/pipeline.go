@@ -163,6 +163,12 @@ type scanState struct {
 	prov  crawler.Provenancer // nil unless the source has history
 	wg    sync.WaitGroup      // blobs handed to the pool and not yet done
 
+	// The scan's context and the source's early start of provenance, made
+	// once, at the first hit that waits for provenance.
+	ctx         context.Context
+	startProv   crawler.ProvenanceStarter
+	provStarted sync.Once
+
 	blobs, bytes, rejected, ignored atomic.Int64
 
 	mu       sync.Mutex
@@ -191,8 +197,9 @@ type drops struct {
 // (Result.Interrupted is then set, and what was found is still stored).
 func (p *Pipeline) Scan(ctx context.Context, src Source, store Store) (Result, error) {
 	s := &scanState{src: src, store: store, byBlob: map[string][]hit{}, perToken: map[string]int{},
-		variants: map[string]*detect.Match{}, dropped: map[string]*drops{}}
+		variants: map[string]*detect.Match{}, dropped: map[string]*drops{}, ctx: ctx}
 	s.prov, _ = src.Source.(crawler.Provenancer)
+	s.startProv, _ = src.Source.(crawler.ProvenanceStarter)
 
 	p.feed(ctx, s)
 	s.wg.Wait() // every blob read has been examined: no hit is lost
@@ -317,6 +324,7 @@ func (p *Pipeline) detect(t task) {
 		}
 		if s.prov != nil && b.ID != "" && b.Origin.Commit == "" && !b.Message {
 			s.wait(b.ID, loc, m, p.maxBlobs)
+			s.startProvenance()
 			continue
 		}
 		s.add(loc, m)
@@ -371,6 +379,15 @@ func (s *scanState) wait(blobID string, loc report.Location, m detect.Match, max
 		s.variants[key] = shared
 	}
 	s.byBlob[blobID] = append(s.byBlob[blobID], hit{loc: loc, m: shared})
+}
+
+// startProvenance lets a source that can start its provenance early do so,
+// once: a scan with no finding never starts it.
+func (s *scanState) startProvenance() {
+	if s.startProv == nil {
+		return
+	}
+	s.provStarted.Do(func() { s.startProv.StartProvenance(s.ctx) })
 }
 
 // resolveProvenance asks the source for the origins of the matched blobs

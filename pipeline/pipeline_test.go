@@ -185,6 +185,56 @@ func TestProvenance(t *testing.T) {
 	}
 }
 
+// startingSource is a history source that can start its provenance early.
+type startingSource struct {
+	historySource
+	started atomic.Int64
+	ctxOK   atomic.Bool
+}
+
+func (s *startingSource) StartProvenance(ctx context.Context) {
+	s.started.Add(1)
+	s.ctxOK.Store(ctx.Err() == nil)
+}
+
+// TestStartProvenance: a source that can start provenance early is told
+// exactly once, at its first blob hit, from the scan's context; never when
+// nothing in a blob matched (a message hit needs no provenance).
+func TestStartProvenance(t *testing.T) {
+	c1 := strings.Repeat("1", 40)
+	hits := func(n int) []any {
+		var items []any
+		for i := range n {
+			items = append(items, crawler.Blob{ID: fmt.Sprintf("blob%d", i), Data: []byte(token("contosostart01", i)), Line: 1})
+		}
+		return items
+	}
+	for name, tc := range map[string]struct {
+		items []any
+		want  int64
+	}{
+		"many hits": {hits(20), 1},
+		"no hit":    {[]any{blob("a.txt", "clean\n"), crawler.Blob{ID: "blobC", Data: []byte("clean"), Line: 1}}, 0},
+		"message hit only": {[]any{crawler.Blob{ID: c1, Data: []byte(token("contosostart02", 1)), Line: 1, Message: true,
+			Origin: crawler.Origin{Commit: c1}}}, 0},
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := &startingSource{historySource: historySource{&fakeSource{items: tc.items, cov: &crawler.Coverage{Complete: true}}}}
+			p := New(Config{Workers: 4, Now: now})
+			defer p.Close()
+			if _, err := p.Scan(context.Background(), Source{Source: src, Name: "contoso/web"}, newCollector()); err != nil {
+				t.Fatal(err)
+			}
+			if got := src.started.Load(); got != tc.want {
+				t.Errorf("StartProvenance called %d times, want %d", got, tc.want)
+			}
+			if tc.want > 0 && !src.ctxOK.Load() {
+				t.Errorf("StartProvenance got a finished context")
+			}
+		})
+	}
+}
+
 func short(s string) string {
 	if len(s) > 7 {
 		return s[:7]

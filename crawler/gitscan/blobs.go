@@ -348,7 +348,7 @@ func (s *scan) runGit(ctx context.Context) bool {
 		ckOut.Close()
 		return s.fatal(err)
 	}
-	btOut, btW, err := os.Pipe()
+	btOut, btW, err := blobPipe()
 	if err != nil {
 		pr.Close()
 		pw.Close()
@@ -356,7 +356,6 @@ func (s *scan) runGit(ctx context.Context) bool {
 		btIn.Close()
 		return s.fatal(err)
 	}
-	growPipe(btOut)
 	defer func() {
 		// Idempotent: releases whatever a failed start left open.
 		pr.Close()

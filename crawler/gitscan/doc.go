@@ -28,6 +28,10 @@
 //     ever appeared at (raw bytes, any depth): the oldest commit (in
 //     topological order) that introduced it there, its author and time, and
 //     whether the blob is still at that path on the default branch's tip.
+//     [Repo.StartProvenance], called at the first match while Blobs runs,
+//     starts the git log that Provenance reads (spilled to an unlinked
+//     temporary file of at most 256 MiB, else run again), so that it
+//     overlaps the scan; the result is the same either way.
 //
 // Reading: when a git program (2.36 or later) is installed, objects are
 // enumerated with `git rev-list --objects --missing=print` from the refs
@@ -77,7 +81,7 @@
 // repository again and yields only what was not yielded yet; trees nested
 // more than 4,096 deep are then one "tree-too-deep" skip.
 //
-// A [Repo] is not safe for concurrent use except [Repo.Coverage],
-// [Repo.Stats], [Repo.Tips] and [Repo.Dir], which may be called at any
-// time.
+// A [Repo] is not safe for concurrent use except [Repo.StartProvenance],
+// [Repo.Coverage], [Repo.Stats], [Repo.Tips] and [Repo.Dir], which may be
+// called at any time.
 package gitscan

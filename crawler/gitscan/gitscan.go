@@ -73,7 +73,7 @@ type Stats struct {
 }
 
 // Repo is one opened repository. It is not safe for concurrent use, except
-// [Repo.Coverage] and [Repo.Tips].
+// [Repo.StartProvenance], [Repo.Coverage] and [Repo.Tips].
 type Repo struct {
 	cfg      Config
 	gitDir   string
@@ -94,6 +94,13 @@ type Repo struct {
 	refs []ref
 	tips map[string]string
 	head string // commit at HEAD (default branch), "" when unborn
+
+	// The git log StartProvenance started, until Provenance or Close
+	// takes it; closed is set by Close.
+	earlyMu    sync.Mutex
+	early      *earlyLog
+	closed     bool
+	spillLimit int64 // tests: the early log's limit instead of maxLogSpill
 }
 
 // Open opens a local repository (a path to a work tree or a bare repository)
@@ -237,6 +244,7 @@ func (r *Repo) Stats() Stats {
 // Close removes the temporary clone (unless Config.Keep) and the git
 // program's empty home directory. It is idempotent.
 func (r *Repo) Close() error {
+	r.closeEarlyLogs() // before git's home goes
 	var err error
 	if r.home != "" {
 		err = os.RemoveAll(r.home)

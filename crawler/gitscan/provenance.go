@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -317,19 +318,18 @@ func (p *provenance) orderWalk(ctx context.Context) error {
 // topological order, oldest first: git's own tree diffs list, per commit,
 // the paths whose blob differs from the parent's (for merges: from every
 // parent), which is exactly where a blob is introduced. Memory is constant
-// apart from the results.
+// apart from the results. The log started early by [Repo.StartProvenance]
+// is read from its file when it completed; otherwise git log runs now.
 func (p *provenance) fromLog(ctx context.Context) error {
-	errb := &tailBuffer{max: 2048}
-	cmd := p.r.command(ctx, "-c", "core.quotePath=true", "-c", "color.ui=false", "-c", "diff.renames=false",
-		"log", "--stdin", "--topo-order", "--reverse", "--raw", "--no-abbrev", "-c", "--root",
-		"--no-renames", "--no-ext-diff", "--no-textconv", "--no-mailmap", "--no-notes", "--no-decorate",
-		"--date=raw", "--format=%x01%H%n%T %ad %an <%ae>")
-	cmd.Stderr = errb
-	var stdin strings.Builder
-	for _, t := range p.r.starts() {
-		stdin.WriteString(t + "\n")
+	if f, release, err := p.r.earlyLogOutput(ctx); err != nil {
+		return err
+	} else if f != nil {
+		defer release()
+		return p.parseLog(ctx, bufio.NewReaderSize(f, 256<<10))
 	}
-	cmd.Stdin = strings.NewReader(stdin.String())
+	errb := &tailBuffer{max: 2048}
+	cmd := p.r.logCommand(ctx)
+	cmd.Stderr = errb
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -337,11 +337,39 @@ func (p *provenance) fromLog(ctx context.Context) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("git log: %w", err)
 	}
-	br := bufio.NewReaderSize(out, 256<<10)
+	perr := p.parseLog(ctx, bufio.NewReaderSize(out, 256<<10))
+	werr := cmd.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if werr != nil {
+		return fmt.Errorf("git log: %w: %s", werr, errb.String())
+	}
+	return perr
+}
+
+// logCommand is the git log that provenance reads: every start, oldest
+// commit first, raw diffs against every parent, nothing that a
+// repository's configuration could change.
+func (r *Repo) logCommand(ctx context.Context) *exec.Cmd {
+	cmd := r.command(ctx, "-c", "core.quotePath=true", "-c", "color.ui=false", "-c", "diff.renames=false",
+		"log", "--stdin", "--topo-order", "--reverse", "--raw", "--no-abbrev", "-c", "--root",
+		"--no-renames", "--no-ext-diff", "--no-textconv", "--no-mailmap", "--no-notes", "--no-decorate",
+		"--date=raw", "--format=%x01%H%n%T %ad %an <%ae>")
+	var stdin strings.Builder
+	for _, t := range r.starts() {
+		stdin.WriteString(t + "\n")
+	}
+	cmd.Stdin = strings.NewReader(stdin.String())
+	return cmd
+}
+
+// parseLog reads logCommand's output to its end (or ctx's) and records
+// the introductions of the target blobs.
+func (p *provenance) parseLog(ctx context.Context, br *bufio.Reader) error {
 	var commit string
 	var info commitInfo
 	expectIdent := false
-	var perr error
 	for {
 		line, err := br.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -371,17 +399,10 @@ func (p *provenance) fromLog(ctx context.Context) error {
 			p.logEntry(commit, info, line)
 		}
 		if ctx.Err() != nil {
-			break
+			return ctx.Err()
 		}
 	}
-	werr := cmd.Wait()
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if werr != nil {
-		return fmt.Errorf("git log: %w: %s", werr, errb.String())
-	}
-	return perr
+	return nil
 }
 
 // logEntry handles one raw diff line: ":m1 m2 o1 o2 S\tpath" or, for an

@@ -38,9 +38,23 @@ func TestProvenanceStrategies(t *testing.T) {
 		t.Errorf("log strategy found %d of %d blobs", len(want), len(ids))
 	}
 	gg := open(t, s.dir, Config{Repo: "contoso/history", NoGitProgram: true})
+	// The early log, started while Blobs runs, read whole or (over its
+	// spill limit) abandoned for a log run afterwards.
+	early := func(limit int64) func() (any, error) {
+		return func() (any, error) {
+			e := open(t, s.dir, Config{Repo: "contoso/history"})
+			e.spillLimit = limit
+			for range e.Blobs(context.Background()) {
+				e.StartProvenance(context.Background())
+			}
+			return e.provenance(context.Background(), ids, provAuto)
+		}
+	}
 	for name, got := range map[string]func() (any, error){
-		"walk":   func() (any, error) { return r.provenance(context.Background(), ids, provWalk) },
-		"go-git": func() (any, error) { return gg.provenance(context.Background(), ids, provAuto) },
+		"walk":       func() (any, error) { return r.provenance(context.Background(), ids, provWalk) },
+		"go-git":     func() (any, error) { return gg.provenance(context.Background(), ids, provAuto) },
+		"early":      early(0),
+		"early-full": early(100),
 	} {
 		g, err := got()
 		if err != nil {
@@ -88,6 +102,8 @@ func TestMissingParent(t *testing.T) {
 			}
 		}
 		uniqueIDs(t, res)
+		// An early git log fails like a late one: the walk takes over.
+		r.StartProvenance(context.Background())
 		prov, _ := r.Provenance(context.Background(), []string{blobID})
 		if o := prov[blobID]; len(o) != 1 || o[0].Commit != last || o[0].Path != "c.txt" || !o[0].AtTip {
 			t.Errorf("provenance %+v", o)
