@@ -387,7 +387,7 @@ func truncate(s string, n int) string {
 }
 
 // validOID reports whether s is a lower-case hex SHA-1 object ID.
-func validOID(s string) bool {
+func validOID[T string | []byte](s T) bool {
 	if len(s) != 40 {
 		return false
 	}

@@ -271,7 +271,7 @@ func isGitlinkMode(m []byte) bool { return string(m) == "160000" }
 // oid20 is a binary SHA-1 object ID, a cheap map key.
 type oid20 [20]byte
 
-func toOID20(hexID string) (oid20, bool) {
+func toOID20[T string | []byte](hexID T) (oid20, bool) {
 	var o oid20
 	if !validOID(hexID) {
 		return o, false

@@ -365,10 +365,14 @@ func (r *Repo) logCommand(ctx context.Context) *exec.Cmd {
 }
 
 // parseLog reads logCommand's output to its end (or ctx's) and records
-// the introductions of the target blobs.
+// the introductions of the target blobs. Most lines name no target: a raw
+// line is looked at whole, and its commit's author parsed, only when the ID
+// it gives its path is one.
 func (p *provenance) parseLog(ctx context.Context, br *bufio.Reader) error {
-	var commit string
+	var commit []byte
+	var ident []byte // "<tree> <unix> <tz> <name> <<email>>" of commit
 	var info commitInfo
+	infoDone := false
 	expectIdent := false
 	for {
 		line, err := br.ReadSlice('\n')
@@ -385,24 +389,51 @@ func (p *provenance) parseLog(ctx context.Context, br *bufio.Reader) error {
 		line = bytes.TrimSuffix(line, []byte("\n"))
 		switch {
 		case len(line) > 0 && line[0] == 1:
-			commit = string(bytes.TrimSpace(line[1:]))
-			info = commitInfo{}
-			expectIdent = true
+			commit = append(commit[:0], bytes.TrimSpace(line[1:])...)
+			ident, infoDone, expectIdent = ident[:0], false, true
 		case expectIdent:
 			expectIdent = false
-			// "<tree> <unix> <tz> <name> <<email>>"
-			f := bytes.SplitN(line, []byte(" "), 4)
-			if len(f) == 4 {
-				info.author, info.time = parseIdent(append(append(append(append([]byte{}, f[3]...), ' '), f[1]...), append([]byte(" "), f[2]...)...))
-			}
+			ident = append(ident, line...)
 		case len(line) > 0 && line[0] == ':' && validOID(commit):
-			p.logEntry(commit, info, line)
+			o, ok := toOID20(resultID(line))
+			if !ok || p.targets[o] == "" {
+				continue
+			}
+			if !infoDone {
+				info, infoDone = identInfo(ident), true
+			}
+			p.logEntry(string(commit), info, line)
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
 	return nil
+}
+
+// resultID returns the ID a raw diff line gives its path: the last of its
+// IDs, just before the status. It is nil for a line not shaped so.
+func resultID(line []byte) []byte {
+	meta, _, ok := bytes.Cut(line, []byte("\t"))
+	if !ok {
+		return nil
+	}
+	sp := bytes.LastIndexByte(meta, ' ')
+	if sp < 41 || meta[sp-41] != ' ' {
+		return nil
+	}
+	return meta[sp-40 : sp]
+}
+
+// identInfo parses "<tree> <unix> <tz> <name> <<email>>" into the author
+// and author time.
+func identInfo(line []byte) commitInfo {
+	var info commitInfo
+	f := bytes.SplitN(line, []byte(" "), 4)
+	if len(f) == 4 {
+		info.author, info.time = parseIdent(append(append(append(append([]byte{}, f[3]...), ' '), f[1]...), append([]byte(" "), f[2]...)...))
+	}
+	return info
 }
 
 // logEntry handles one raw diff line: ":m1 m2 o1 o2 S\tpath" or, for an
@@ -425,7 +456,8 @@ func (p *provenance) logEntry(commit string, info commitInfo, line []byte) {
 	if string(mode) == "160000" || string(mode) == "000000" {
 		return
 	}
-	hexID := p.targets[oidOf(result)]
+	o, _ := toOID20(result)
+	hexID := p.targets[o]
 	if hexID == "" || hexID != string(result) {
 		return
 	}
@@ -441,11 +473,6 @@ func (p *provenance) logEntry(commit string, info commitInfo, line []byte) {
 		}
 	}
 	p.record(hexID, path, commit, info)
-}
-
-func oidOf(hexID []byte) oid20 {
-	o, _ := toOID20(string(hexID))
-	return o
 }
 
 // record adds the first introduction of blob at path.

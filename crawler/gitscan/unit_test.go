@@ -187,3 +187,23 @@ func TestSHA256Refused(t *testing.T) {
 		}
 	})
 }
+
+// TestResultID: the ID a raw diff line gives its path is the last before
+// the status, for a plain and a combined (merge) diff; a line of another
+// shape has none.
+func TestResultID(t *testing.T) {
+	a, b, c := strings.Repeat("a", 40), strings.Repeat("b", 40), strings.Repeat("c", 40)
+	for _, tc := range []struct{ line, want string }{
+		{":100644 100644 " + a + " " + b + " M\tdir/f.txt", b},
+		{":000000 100644 " + strings.Repeat("0", 40) + " " + a + " A\tnew file.txt", a},
+		{"::100644 100644 100644 " + a + " " + b + " " + c + " MM\tmerged.txt", c},
+		{":100644 100644 " + a + " " + b + " R100\told\tnew", b},
+		{":100644 100644 " + a + " " + b + " M", ""},         // no path
+		{":100644 100644 " + a + " " + b[:39] + " M\tf", ""}, // short ID
+		{"not a raw line\tf", ""},
+	} {
+		if got := string(resultID([]byte(tc.line))); got != tc.want {
+			t.Errorf("resultID(%q) = %q, want %q", tc.line, got, tc.want)
+		}
+	}
+}
