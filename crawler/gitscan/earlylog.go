@@ -3,7 +3,6 @@ package gitscan
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"time"
@@ -71,34 +70,13 @@ func (r *Repo) StartProvenance(ctx context.Context) {
 // spillLog runs logCommand with its output copied into f, at most limit
 // bytes.
 func (r *Repo) spillLog(ctx context.Context, f *os.File, limit int64) error {
-	errb := &tailBuffer{max: 2048}
-	cmd := r.logCommand(ctx)
-	cmd.Stderr = errb
-	out, err := cmd.StdoutPipe()
-	if err != nil {
+	return r.runLog(ctx, func(out io.Reader) error {
+		n, err := io.Copy(f, io.LimitReader(out, limit+1))
+		if err == nil && n > limit {
+			err = errSpillFull
+		}
 		return err
-	}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("git log: %w", err)
-	}
-	n, cerr := io.Copy(f, io.LimitReader(out, limit+1))
-	if cerr == nil && n > limit {
-		cerr = errSpillFull
-	}
-	if cerr != nil {
-		// Stop git before waiting for it: it may be blocked on a full pipe.
-		killGroup(cmd)
-	}
-	werr := cmd.Wait()
-	switch {
-	case ctx.Err() != nil:
-		return ctx.Err()
-	case cerr != nil:
-		return cerr
-	case werr != nil:
-		return fmt.Errorf("git log: %w: %s", werr, errb.String())
-	}
-	return nil
+	})
 }
 
 // earlyLogOutput waits for the early log, if one was started, and hands

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -327,8 +328,16 @@ func (p *provenance) fromLog(ctx context.Context) error {
 		defer release()
 		return p.parseLog(ctx, bufio.NewReaderSize(f, 256<<10))
 	}
+	return p.r.runLog(ctx, func(out io.Reader) error {
+		return p.parseLog(ctx, bufio.NewReaderSize(out, 256<<10))
+	})
+}
+
+// runLog runs logCommand, hands its output to consume, and returns the
+// first failure: the end of ctx, then consume's error, then git's.
+func (r *Repo) runLog(ctx context.Context, consume func(io.Reader) error) error {
 	errb := &tailBuffer{max: 2048}
-	cmd := p.r.logCommand(ctx)
+	cmd := r.logCommand(ctx)
 	cmd.Stderr = errb
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -337,15 +346,21 @@ func (p *provenance) fromLog(ctx context.Context) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("git log: %w", err)
 	}
-	perr := p.parseLog(ctx, bufio.NewReaderSize(out, 256<<10))
-	werr := cmd.Wait()
-	if ctx.Err() != nil {
-		return ctx.Err()
+	cerr := consume(out)
+	if cerr != nil {
+		// Stop git before waiting for it: it may be blocked on a full pipe.
+		killGroup(cmd)
 	}
-	if werr != nil {
+	werr := cmd.Wait()
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case cerr != nil:
+		return cerr
+	case werr != nil:
 		return fmt.Errorf("git log: %w: %s", werr, errb.String())
 	}
-	return perr
+	return nil
 }
 
 // logCommand is the git log that provenance reads: every start, oldest
