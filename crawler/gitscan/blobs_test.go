@@ -196,8 +196,9 @@ func TestMissingBlob(t *testing.T) {
 	})
 }
 
-// TestRefToMissingObject: a ref naming an object that does not exist
-// neither stops Open nor the scan of every other ref.
+// TestRefToMissingObject: a ref naming an object that does not exist, or
+// an annotated tag naming one, neither stops Open nor the scan of every
+// other ref; each is one missing-object skip.
 func TestRefToMissingObject(t *testing.T) {
 	t.Parallel()
 	b := history.New(t, t.TempDir(), false)
@@ -209,6 +210,10 @@ func TestRefToMissingObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(f, "%s refs/heads/broken\n", strings.Repeat("1", 40))
+	// An annotated tag whose target is missing: the tag is there, what it
+	// names is not.
+	tag := b.HashObject("tag", []byte("object "+strings.Repeat("2", 40)+"\ntype commit\ntag gone\ntagger T <t@example.com> 1700000000 +0000\n\ngone\n"))
+	fmt.Fprintf(f, "%s refs/tags/gone\n", tag)
 	f.Close()
 	backends(t, func(t *testing.T, cfg Config) {
 		r := open(t, b.Dir, cfg)
@@ -216,7 +221,7 @@ func TestRefToMissingObject(t *testing.T) {
 		if len(res.withData(history.SigParam(401))) != 1 {
 			t.Errorf("token not scanned (skips %v)", res.skips)
 		}
-		exactSkips(t, r, res, map[crawler.SkipReason]int{crawler.SkipMissing: 1})
+		exactSkips(t, r, res, map[crawler.SkipReason]int{crawler.SkipMissing: 2})
 		if r.Tips()["refs/heads/main"] == "" {
 			t.Errorf("tips %v", r.Tips())
 		}

@@ -1,9 +1,12 @@
 package gitscan
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"os/exec"
 	"strconv"
 	"strings"
 
@@ -30,7 +33,8 @@ func (r *Repo) listRefs(ctx context.Context, rd objReader) ([]ref, string, error
 }
 
 func (r *Repo) listRefsGit(ctx context.Context) ([]ref, string, error) {
-	// HEAD is read beside the refs: two short git processes at once
+	// HEAD is read, and the batch-check that types and peels the refs is
+	// started, beside the listing: three short git processes at once
 	// instead of one after the other.
 	headOut := make(chan []byte, 1)
 	go func() {
@@ -40,51 +44,42 @@ func (r *Repo) listRefsGit(ctx context.Context) ([]ref, string, error) {
 		}
 		headOut <- out
 	}()
-	// Only names and IDs: asking for-each-ref to peel (%(*objectname))
-	// makes it die on the first ref to a missing object.
-	out, err := r.runGit(ctx, nil, "for-each-ref", "--format=%(refname)%00%(objectname)")
+	chk, err := r.startBatchCheck(ctx)
 	if err != nil {
 		<-headOut
 		return nil, "", err
 	}
+	// Only names and IDs: asking for-each-ref to peel (%(*objectname))
+	// makes it die on the first ref to a missing object.
+	out, err := r.runGit(ctx, nil, "for-each-ref", "--format=%(refname)%00%(objectname)")
+	if err != nil {
+		chk.stop()
+		<-headOut
+		return nil, "", err
+	}
 	var refs []ref
-	var ids []string
+	var names []string // per ref: its object, then the object it peels to
 	for line := range bytes.SplitSeq(out, []byte("\n")) {
 		name, oid, ok := bytes.Cut(line, []byte{0})
-		if !ok || !validOID(string(oid)) {
+		if !ok || !validOID(oid) {
 			continue
 		}
 		refs = append(refs, ref{name: string(name), oid: string(oid), peeled: string(oid)})
-		ids = append(ids, string(oid))
+		names = append(names, string(oid), string(oid)+"^{}")
 	}
-	if len(refs) > 0 {
-		objs, err := r.batchCheck(ctx, ids)
-		if err != nil {
-			return nil, "", err
-		}
-		var tags []int
-		var peel []string
-		for i, o := range objs {
-			switch {
-			case o.missing:
-				refs[i].missing = true
-			case o.typ == "tag":
-				tags = append(tags, i)
-				peel = append(peel, refs[i].oid+"^{}")
-			}
-		}
-		if len(peel) > 0 {
-			peeled, err := r.batchCheck(ctx, peel)
-			if err != nil {
-				return nil, "", err
-			}
-			for k, i := range tags {
-				if peeled[k].missing {
-					refs[i].missing = true
-					continue
-				}
-				refs[i].peeled = peeled[k].oid
-			}
+	objs, err := chk.ask(names)
+	if err != nil {
+		<-headOut
+		return nil, "", err
+	}
+	for i := range refs {
+		obj, peeled := objs[2*i], objs[2*i+1]
+		switch {
+		case obj.missing || peeled.missing:
+			// The ref's object, or one its tags lead to, is absent.
+			refs[i].missing = true
+		case obj.typ == "tag":
+			refs[i].peeled = peeled.oid
 		}
 	}
 	head := ""
@@ -94,7 +89,7 @@ func (r *Repo) listRefsGit(ctx context.Context) ([]ref, string, error) {
 	return refs, head, nil
 }
 
-// checked is one answer of [Repo.batchCheck].
+// checked is one answer of a batch check.
 type checked struct {
 	oid     string
 	typ     string
@@ -102,20 +97,51 @@ type checked struct {
 	missing bool
 }
 
-// batchCheck asks one `git cat-file --batch-check` for the type and size of
-// each object name (IDs, or "ID^{}" to peel), in order.
-func (r *Repo) batchCheck(ctx context.Context, names []string) ([]checked, error) {
-	var in bytes.Buffer
-	for _, n := range names {
-		in.WriteString(n)
-		in.WriteByte('\n')
-	}
-	out, err := r.runGit(ctx, in.Bytes(), "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)")
+// pendingCheck is a `git cat-file --batch-check` started before its
+// questions are known, so that its start-up overlaps other work.
+type pendingCheck struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  bytes.Buffer
+	errb *tailBuffer
+}
+
+func (r *Repo) startBatchCheck(ctx context.Context) (*pendingCheck, error) {
+	c := &pendingCheck{errb: &tailBuffer{max: 2048}}
+	c.cmd = r.command(ctx, "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)")
+	in, err := c.cmd.StdinPipe()
 	if err != nil {
 		return nil, err
 	}
+	c.in = in
+	c.cmd.Stdout, c.cmd.Stderr = &c.out, c.errb
+	if err := c.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("git cat-file: %w", err)
+	}
+	return c, nil
+}
+
+// stop ends a check that will not be asked.
+func (c *pendingCheck) stop() { stopProcess(&c.cmd, c.in) }
+
+// ask returns the type and size of each object name (IDs, or "ID^{}" to
+// peel), in order. The check ends with it.
+func (c *pendingCheck) ask(names []string) ([]checked, error) {
+	w := bufio.NewWriter(c.in)
+	for _, n := range names {
+		w.WriteString(n)
+		w.WriteByte('\n')
+	}
+	werr := w.Flush()
+	c.in.Close()
+	if err := c.cmd.Wait(); err != nil {
+		return nil, fmt.Errorf("git cat-file: %w: %s", err, c.errb.String())
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("git cat-file: %w", werr)
+	}
 	res := make([]checked, 0, len(names))
-	for line := range bytes.SplitSeq(out, []byte("\n")) {
+	for line := range bytes.SplitSeq(c.out.Bytes(), []byte("\n")) {
 		if len(res) == len(names) {
 			break
 		}
