@@ -39,8 +39,14 @@ type CollectorOptions struct {
 	Workers int
 }
 
-// DefaultMaxFindings is the default cap on unique tokens per run.
-const DefaultMaxFindings = 1_000_000
+// DefaultMaxFindings is the default cap on unique tokens per run (per
+// repository in a sweep). A kept token costs about 1.7 KB here, and a run
+// peaks at about 4.5 KB per finding once the report is written (findings,
+// their text, the garbage collector's headroom): some 450 MB at the cap.
+// Real leaks number in the thousands; a repository holding more distinct
+// tokens than this is hostile or generated, and the run says what it
+// dropped instead of running out of memory.
+const DefaultMaxFindings = 100_000
 
 // Collector merges matches of the same token (same fingerprint) into one
 // [Finding] listing every occurrence. Occurrences are de-duplicated by
@@ -69,8 +75,34 @@ type entry struct {
 	maxSev  detect.Severity // the highest severity of any occurrence
 	live    string          // liveness, when a stored finding carried one
 	locs    []Location
-	seen    map[uint64]struct{}
 	dropped int
+	// Occurrence keys seen: the first in first, the map only from the
+	// second on (most tokens occur once, and a map costs about 140 bytes).
+	first    uint64
+	hasFirst bool
+	seen     map[uint64]struct{}
+}
+
+// seenBefore reports whether key was seen already, and records it while
+// fewer than limit keys are recorded (limit 0: no limit).
+func (e *entry) seenBefore(key uint64, limit int) bool {
+	if e.seen == nil {
+		switch {
+		case !e.hasFirst:
+			e.first, e.hasFirst = key, true
+			return false
+		case key == e.first:
+			return true
+		}
+		e.seen = map[uint64]struct{}{e.first: {}}
+	}
+	if _, dup := e.seen[key]; dup {
+		return true
+	}
+	if limit <= 0 || len(e.seen) < limit {
+		e.seen[key] = struct{}{}
+	}
+	return false
 }
 
 // NewCollector returns an empty Collector.
@@ -114,11 +146,8 @@ func (c *Collector) Add(loc Location, m detect.Match) {
 	if e == nil {
 		return
 	}
-	if _, dup := e.seen[key]; dup {
+	if e.seenBefore(key, maxSeen) {
 		return
-	}
-	if len(e.seen) < maxSeen {
-		e.seen[key] = struct{}{}
 	}
 	e.locs = append(e.locs, loc)
 	if c.max > 0 && len(e.locs) >= 2*c.max {
@@ -135,7 +164,7 @@ func (c *Collector) entry(m detect.Match) *entry {
 			c.dropped++
 			return nil
 		}
-		e = &entry{rep: m, maxSev: m.Severity, seen: make(map[uint64]struct{})}
+		e = &entry{rep: m, maxSev: m.Severity}
 		c.entries[m.Fingerprint] = e
 		return e
 	}
@@ -412,10 +441,9 @@ func (c *Collector) AddFindings(fs []Finding) {
 		for _, l := range f.Locations {
 			l = withRawPath(l)
 			key := c.occurrenceKey(l)
-			if _, dup := e.seen[key]; dup {
+			if e.seenBefore(key, 0) {
 				continue
 			}
-			e.seen[key] = struct{}{}
 			e.locs = append(e.locs, l)
 		}
 		e.dropped += f.LocationsTruncated

@@ -338,3 +338,32 @@ func TestSortFindingsPermutes(t *testing.T) {
 		}
 	}
 }
+
+// TestSeenBefore: an entry's occurrence keys are de-duplicated from the
+// first on, the map made only at the second key; past the limit keys are
+// no longer recorded (so no longer recognised).
+func TestSeenBefore(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit int
+		keys  []uint64
+		dups  []bool
+	}{
+		{"once", 0, []uint64{7}, []bool{false}},
+		{"first repeated", 0, []uint64{7, 7, 7}, []bool{false, true, true}},
+		{"second repeated", 0, []uint64{7, 8, 8, 7}, []bool{false, false, true, true}},
+		{"limit", 2, []uint64{1, 2, 3, 3, 1}, []bool{false, false, false, false, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var e entry
+			for i, k := range tc.keys {
+				if got := e.seenBefore(k, tc.limit); got != tc.dups[i] {
+					t.Errorf("key %d (#%d): seen before = %v, want %v", k, i, got, tc.dups[i])
+				}
+			}
+			if len(tc.keys) == 1 && e.seen != nil {
+				t.Errorf("a map for one key")
+			}
+		})
+	}
+}

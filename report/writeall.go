@@ -14,18 +14,21 @@ import (
 // GOMAXPROCS): the remediation text of each finding (which every sink
 // shows) and, for JSONL, the encoding of each record. A report is written
 // after the scan, when nothing else runs, so a scan with thousands of
-// findings would otherwise end on one core. WriteAll fills in the
-// Remediation of the findings in fs.
+// findings would otherwise end on one core. For JSONL the remediation is
+// made a batch at a time and dropped once encoded: a run with a million
+// findings never holds a million remediation texts (about 1.5 KB each).
+// For the other formats WriteAll fills in the Remediation of the findings
+// in fs first.
 func WriteAll(ctx context.Context, s Sink, fs []Finding, workers int) error {
 	workers = workersOr(workers)
+	if j, ok := s.(*JSONL); ok {
+		return j.writeAll(ctx, fs, workers)
+	}
 	forEachParallel(len(fs), workers, func(i int) {
 		if fs[i].Remediation == "" {
 			fs[i].Remediation = Remediation(fs[i])
 		}
 	})
-	if j, ok := s.(*JSONL); ok {
-		return j.writeAll(ctx, fs, workers)
-	}
 	for _, f := range fs {
 		if err := s.Write(ctx, f); err != nil {
 			return err
