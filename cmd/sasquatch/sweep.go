@@ -289,9 +289,11 @@ func finishSweep(ctx context.Context, c *common, e *sweepEnv, w *sweepFlags, run
 }
 
 // storedFindings puts findings read from the store into a collector, so
-// they go through the same sinks and summary as a direct scan.
+// they go through the same sinks and summary as a direct scan. They are in
+// memory already, each repository's capped when it was scanned: no cap on
+// their number here.
 func storedFindings(fs []report.Finding, reveal bool) *report.Collector {
-	coll := report.NewCollector(report.CollectorOptions{MaxLocations: -1, Reveal: reveal})
+	coll := report.NewCollector(report.CollectorOptions{MaxLocations: -1, MaxFindings: -1, Reveal: reveal})
 	coll.AddFindings(fs)
 	return coll
 }
