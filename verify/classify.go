@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -24,7 +23,22 @@ const (
 	authMalformed = "malformed"           // "... is not well formed" / "... is mandatory"
 )
 
-var codeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,63}$`)
+// validCode reports whether s has the shape of an Azure error code: an
+// ASCII letter, then at most 63 letters or digits. A loop, not a regular
+// expression, which would be compiled at every start of the process.
+func validCode(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // errorCode returns the sanitised Azure error code of resp (the x-ms-error-code
 // header, or for a response with a body, <Code> or "code" in its first
@@ -42,7 +56,7 @@ func errorCode(resp *http.Response, sig string) (code, auth string) {
 		}
 	}
 	code = strings.TrimSpace(code)
-	if !codeRE.MatchString(code) || len(code) >= 16 && sig != "" && strings.Contains(sig, code) {
+	if !validCode(code) || len(code) >= 16 && sig != "" && strings.Contains(sig, code) {
 		code = ""
 	}
 	return code, auth

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"regexp"
 	"strings"
 	"time"
 
@@ -137,12 +136,25 @@ type Client struct {
 	openClone func(ctx context.Context, r Repo, o OpenOptions) (Source, error)
 }
 
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
-
-// validName reports whether s is a safe owner or repository name (no path
-// separators, not "." or "..", which would resolve out of the API path).
+// validName reports whether s is a safe owner or repository name: 1 to 100
+// of [A-Za-z0-9_.-] (no path separators), and not "." or ".." (nor any
+// name of dots only), which would resolve out of the API path. A loop, not
+// a regular expression: a bounded repetition compiles into a program of a
+// hundred states at every start of the process.
 func validName(s string) bool {
-	return namePattern.MatchString(s) && strings.Trim(s, ".") != ""
+	if len(s) == 0 || len(s) > 100 || strings.Trim(s, ".") == "" {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; !(isAlnum(c) || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
 // New validates cfg and returns a Client. It makes no request.
