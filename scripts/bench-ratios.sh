@@ -14,7 +14,8 @@
 # Each round runs every command once (interleaved, so that a noisy neighbour
 # hurts every command alike; the two commands of each ratio back to back,
 # their order swapped every round); the medians of RUNS rounds are printed,
-# after one warm-up round that fills the page cache. Wall time
+# after one warm-up round that fills the page cache (and both corpora are
+# read again before every round). Wall time
 # is taken by bash ($EPOCHREALTIME, microseconds); CPU (user+sys, children
 # included) and peak RSS (the largest of the process and its children) by
 # /usr/bin/time. Outputs go to files: GNU tools stop at the first match when
@@ -162,10 +163,19 @@ ratio() { local r=$(((${1} * 100 + ${2} / 2) / ${2})); printf '%d.%02d' $((r / 1
 echo "tree:    $TREE ($MB MiB, $FILES files, $tree_planted planted tokens)"
 echo "history: $REPO ($COMMITS commits, ~$HIST_MB MiB of blobs, $hist_planted planted tokens)"
 echo "runs:    $RUNS interleaved rounds after one warm-up round; medians"
+# warm: reads both corpora, unmeasured, before every round. The ratios
+# compare work on files in the page cache, and a machine may page out
+# files idle for a while (this project's VMs run DAMON reclaim, which pages
+# out what it saw cold for a minute): without this, whichever command came
+# first after an eviction paid for the disk.
+shopt -s globstar nullglob
+warm() { cat "$TREE"/**/* "$REPO"/**/* >/dev/null 2>&1 || true; }
+warm
 for n in "${NAMES[@]}"; do measure "$n"; done # warm-up: page cache, binaries
 # Each compared pair runs back to back, in turn A B then B A from one round
 # to the next, so that neither command always follows the same one.
 for ((r = 1; r <= RUNS; r++)); do
+	warm
 	if ((r % 2)); then
 		order=(scan rg w1 w2 scano git catfile)
 	else
