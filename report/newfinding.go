@@ -66,8 +66,9 @@ func timePtr(t time.Time) *time.Time {
 	return &u
 }
 
-// normalized returns f with nil slices replaced by empty ones and times in
-// UTC, so every sink encodes the same shape whoever built the Finding.
+// normalized returns f with nil slices replaced by empty ones, times in
+// UTC and dates JSON cannot hold dropped ([printable]), so every sink
+// encodes the same shape whoever built the Finding.
 func normalized(f Finding) Finding {
 	if f.Services == nil {
 		f.Services = []string{}
@@ -85,13 +86,44 @@ func normalized(f Finding) Finding {
 		f.Locations = []Location{}
 	}
 	if f.Start != nil {
-		f.Start = timePtr(*f.Start)
+		f.Start = printable(timePtr(*f.Start))
 	}
 	if f.Expiry != nil {
-		f.Expiry = timePtr(*f.Expiry)
+		f.Expiry = printable(timePtr(*f.Expiry))
+	}
+	cloned := false
+	for i := range f.Locations {
+		d := f.Locations[i].Date
+		if p := printable(d); p != d {
+			if !cloned {
+				// Copied before the first change: the caller's slice is
+				// not changed under it.
+				f.Locations, cloned = slices.Clone(f.Locations), true
+			}
+			f.Locations[i].Date = p
+		}
 	}
 	if f.Remediation == "" {
 		f.Remediation = Remediation(f)
 	}
 	return f
+}
+
+// printable returns t when JSON can hold it (RFC 3339: a year from 0 to
+// 9999, a zone offset under a day), t in UTC when only its zone is out of
+// range, and nil when its year is: encoding/json fails on such a time, and
+// a date from a hostile repository must not fail the report that holds
+// every finding.
+func printable(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	if y := u.Year(); y < 0 || y > 9999 {
+		return nil
+	}
+	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
+		return &u
+	}
+	return t
 }

@@ -102,3 +102,43 @@ func TestWriteAllErrors(t *testing.T) {
 		t.Errorf("closed sink: %v", err)
 	}
 }
+
+// TestUnprintableDates: a date encoding/json cannot hold (a year past 9999,
+// a zone offset of a day or more, both possible in a hostile commit) does
+// not fail the report: the JSON formats drop it or write it in UTC, and
+// the caller's finding is left as it was.
+func TestUnprintableDates(t *testing.T) {
+	far := time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC)
+	odd := time.Date(2024, 5, 1, 12, 0, 0, 0, time.FixedZone("+9959", (99*60+59)*60))
+	fine := time.Date(2024, 5, 1, 12, 0, 0, 0, time.FixedZone("+0100", 3600))
+	f := Finding{Fingerprint: "ff", Severity: detect.High, Kind: detect.KindService, Expiry: &far, Locations: []Location{
+		{Path: "a.txt", Line: 1, Column: 1, Date: &fine},
+		{Path: "b.txt", Line: 1, Column: 1, Date: &far},
+		{Path: "c.txt", Line: 1, Column: 1, Date: &odd},
+	}}
+	for _, format := range []string{"jsonl", "json"} {
+		var buf bytes.Buffer
+		s, err := New(format, &buf, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteAll(t.Context(), s, []Finding{f}, 1); err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		out := strings.NewReplacer(" ", "", "\n", "").Replace(buf.String()) // JSON is indented
+		for _, want := range []string{`"date":"2024-05-01T12:00:00+01:00"`, `"date":"2024-04-27T08:01:00Z"`, `"expiry":null`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: %s missing:\n%s", format, want, out)
+			}
+		}
+		if strings.Contains(out, "20000") {
+			t.Errorf("%s: a year past 9999 written:\n%s", format, out)
+		}
+	}
+	if f.Locations[1].Date != &far || f.Locations[2].Date != &odd {
+		t.Errorf("the caller's locations were changed")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sasquatch-sec/sasquatch/fixtures/history"
 )
@@ -115,4 +116,48 @@ func TestGitCommandBadInput(t *testing.T) {
 
 func b64(s string) string {
 	return strings.TrimRight(base64.StdEncoding.EncodeToString([]byte(s)), "=")
+}
+
+// TestGitHostileDates: commits whose dates git stores but no report can
+// hold (a year past 9999, a zone offset of four days) do not fail the
+// report: every finding is written, with its commit, and the impossible
+// date left out or given in UTC. Before, the JSONL write failed and the run
+// lost every finding (exit 2).
+func TestGitHostileDates(t *testing.T) {
+	t.Parallel()
+	b := history.New(t, filepath.Join(t.TempDir(), "repo.git"), true)
+	commit := func(tree, ident, parent string) string {
+		body := "tree " + tree + "\n"
+		if parent != "" {
+			body += "parent " + parent + "\n"
+		}
+		body += "author A <a@example.invalid> " + ident + "\ncommitter A <a@example.invalid> " + ident + "\n\nhostile date\n"
+		return b.HashObject("commit", []byte(body))
+	}
+	tree := func(name, content string) string {
+		return b.MkTree([]history.Entry{{Mode: "100644", Name: name, ID: b.HashObject("blob", []byte(content))}})
+	}
+	far := commit(tree("a.txt", sasURL("contosodates01", "SYNTHETIC-CLI-DATE-SIG-000000001")+"\n"), "999999999999 +0000", "")
+	odd := commit(tree("b.txt", sasURL("contosodates02", "SYNTHETIC-CLI-DATE-SIG-000000002")+"\n"), "1700000000 +9959", far)
+	b.SetRef("refs/heads/main", odd)
+	out, stderr, code := runCLI(t, "", "git", "--format", "jsonl", "--now", fixedNow, b.Dir)
+	if code != exitFindings {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitFindings, stderr)
+	}
+	got := map[string]string{}
+	for _, f := range readJSONL(t, out) {
+		for _, l := range f.Locations {
+			date := "none"
+			if l.Date != nil {
+				date = l.Date.Format(time.RFC3339)
+			}
+			got[f.Account] = l.Commit + " " + date
+		}
+	}
+	want := map[string]string{"contosodates01": far + " none", "contosodates02": odd + " 2023-11-14T22:13:20Z"}
+	for acct, w := range want {
+		if got[acct] != w {
+			t.Errorf("%s: location %q, want %q", acct, got[acct], w)
+		}
+	}
 }

@@ -191,11 +191,18 @@ func parseIdent(b []byte) (string, time.Time) {
 	if err != nil {
 		return who, time.Time{}
 	}
+	if y := time.Unix(sec, 0).UTC().Year(); y < 1 || y > 9999 {
+		// A date no report can hold (JSON's RFC 3339 has four-digit years,
+		// and a report failing on one would lose every finding): unknown.
+		return who, time.Time{}
+	}
 	loc := time.UTC
 	if len(f) >= 2 && len(f[1]) == 5 && (f[1][0] == '+' || f[1][0] == '-') {
 		h, e1 := strconv.Atoi(string(f[1][1:3]))
 		m, e2 := strconv.Atoi(string(f[1][3:5]))
-		if e1 == nil && e2 == nil {
+		// An offset of a day or more (git accepts "+9959") is no zone:
+		// the time is kept in UTC.
+		if e1 == nil && e2 == nil && h < 24 && m < 60 {
 			off := (h*60 + m) * 60
 			if f[1][0] == '-' {
 				off = -off

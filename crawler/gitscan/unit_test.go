@@ -27,6 +27,10 @@ func TestParseIdent(t *testing.T) {
 		{"garbage time", "A <a@b> soon", "A <a@b>", 0, 0},
 		{"no email", "nobody", "nobody", 0, 0},
 		{"invalid utf8", "caf\xe9 <x@y> 1 +0000", "caf? <x@y>", 1, 0},
+		// Hostile dates git stores without complaint: no report may fail on them.
+		{"zone of days", "A <a@b> 1704067200 +9959", "A <a@b>", 1704067200, 0},
+		{"year 33658", "A <a@b> 999999999999 +0000", "A <a@b>", 0, 0},
+		{"before year 1", "A <a@b> -62135596801 +0000", "A <a@b>", 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
