@@ -24,7 +24,9 @@ var errClosed = errors.New("report: write after close")
 // ("&", not "\u0026"). Not safe for concurrent use.
 type JSONL struct {
 	w       io.Writer
-	enc     *json.Encoder
+	enc     *json.Encoder // the summary record
+	buf     []byte        // one finding record
+	scratch []byte        // its remediation text
 	closed  bool
 	summary *RunSummary
 }
@@ -44,7 +46,8 @@ func (s *JSONL) Write(ctx context.Context, f Finding) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := s.enc.Encode(typedFinding{Type: "finding", Finding: normalized(f)}); err != nil {
+	s.buf = appendFindingRecord(s.buf[:0], &s.scratch, f)
+	if _, err := s.w.Write(s.buf); err != nil {
 		return fmt.Errorf("write jsonl: %w", err)
 	}
 	return nil

@@ -70,6 +70,15 @@ func timePtr(t time.Time) *time.Time {
 // UTC and dates JSON cannot hold dropped ([printable]), so every sink
 // encodes the same shape whoever built the Finding.
 func normalized(f Finding) Finding {
+	f = shaped(f)
+	if f.Remediation == "" {
+		f.Remediation = Remediation(f)
+	}
+	return f
+}
+
+// shaped is normalized but for the remediation text.
+func shaped(f Finding) Finding {
 	if f.Services == nil {
 		f.Services = []string{}
 	}
@@ -102,9 +111,6 @@ func normalized(f Finding) Finding {
 			}
 			f.Locations[i].Date = p
 		}
-	}
-	if f.Remediation == "" {
-		f.Remediation = Remediation(f)
 	}
 	return f
 }

@@ -79,7 +79,15 @@ func Remediation(f Finding) string {
 	// Rendered in a reused buffer and copied once at its exact length: a
 	// report of thousands of findings holds one such text per finding.
 	bp := remediationBufs.Get().(*[]byte)
-	b := (*bp)[:0]
+	b := appendRemediation((*bp)[:0], f)
+	out := string(b)
+	*bp = b
+	remediationBufs.Put(bp)
+	return out
+}
+
+// appendRemediation appends the text of [Remediation] to b.
+func appendRemediation(b []byte, f Finding) []byte {
 	for i, s := range RemediationSteps(f) {
 		if i > 0 {
 			b = append(b, '\n')
@@ -88,10 +96,7 @@ func Remediation(f Finding) string {
 		b = append(b, ". "...)
 		b = s.appendTo(b, plainQuote)
 	}
-	out := string(b)
-	*bp = b
-	remediationBufs.Put(bp)
-	return out
+	return b
 }
 
 var remediationBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}

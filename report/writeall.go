@@ -1,9 +1,7 @@
 package report
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"sync"
@@ -79,34 +77,27 @@ func (s *JSONL) writeAll(ctx context.Context, fs []Finding, workers int) error {
 	if s.closed {
 		return errClosed
 	}
-	bufs := make([]bytes.Buffer, workers)
+	bufs := make([][]byte, workers)
+	scratch := make([][]byte, workers)
 	for start := 0; start < len(fs); start += jsonlBatch {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		batch := fs[start:min(start+jsonlBatch, len(fs))]
-		errs := make([]error, workers)
 		var wg sync.WaitGroup
 		for w := range workers {
 			lo, hi := len(batch)*w/workers, len(batch)*(w+1)/workers
-			bufs[w].Reset()
 			wg.Go(func() {
-				enc := json.NewEncoder(&bufs[w])
-				enc.SetEscapeHTML(false)
+				b := bufs[w][:0]
 				for _, f := range batch[lo:hi] {
-					if err := enc.Encode(typedFinding{Type: "finding", Finding: normalized(f)}); err != nil {
-						errs[w] = err
-						return
-					}
+					b = appendFindingRecord(b, &scratch[w], f)
 				}
+				bufs[w] = b
 			})
 		}
 		wg.Wait()
 		for w := range workers {
-			if errs[w] != nil {
-				return fmt.Errorf("write jsonl: %w", errs[w])
-			}
-			if _, err := s.w.Write(bufs[w].Bytes()); err != nil {
+			if _, err := s.w.Write(bufs[w]); err != nil {
 				return fmt.Errorf("write jsonl: %w", err)
 			}
 		}
