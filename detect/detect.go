@@ -43,8 +43,7 @@ func (d *Detector) clock() time.Time {
 // any case, percent-encoded up to three times, \u003d, &#61;, UTF-16), an
 // AccountKey= (any case) or a value with the shape of an account key.
 // Detect looks further only when Prefilter is true, so a Detect result with
-// a match implies Prefilter(data). Prefilter does not
-// allocate when it returns false. It is safe for concurrent use.
+// a match implies Prefilter(data). It is safe for concurrent use.
 func (d *Detector) Prefilter(data []byte) bool {
 	cands, _ := d.prefilter().scan(data, 1)
 	return len(cands) > 0
@@ -280,8 +279,9 @@ func inNotebook(b []byte, i int) bool {
 // is normalised, so the '=' is literal), or the first of a key's "=="
 // padding. The loop therefore jumps from '=' to '=' with bytes.IndexByte
 // instead of looking at every byte, and examines the candidates in the
-// order of their starts: an '=' never lies inside "sig" or "accountkey",
-// so a later candidate never starts before an earlier one.
+// order of their '='; last (the end of the credential found before) is
+// compared with where each candidate starts: sig and AccountKey before
+// their '=', a key shape's value after its "==".
 func (st *state) text(t *text) {
 	b := t.b
 	kc := &keyCtx{b: b} // endpoints and account names, found when first needed
@@ -366,8 +366,6 @@ func (st *state) add(m Match) {
 	}
 }
 
-func spanFlags(t *text, s, e int) uint8 { return t.flags(s, e) }
-
 func (st *state) addSAS(t *text, r *rawSAS, ipynb bool) {
 	cl := classifySAS(r, st.now)
 	tok := cl.tok
@@ -390,7 +388,7 @@ func (st *state) addSAS(t *text, r *rawSAS, ipynb bool) {
 	}
 	tok.Redacted = maskValues(red)
 	reasons := cl.reasons
-	f := spanFlags(t, r.start, r.end)
+	f := t.flags(r.start, r.end)
 	var extra []string
 	if f&flHTML != 0 {
 		extra = append(extra, TagHTMLEscaped)

@@ -17,7 +17,7 @@
 //	              about a millisecond. A pre-pass finds trigger positions (one of '=',
 //	              '%', '\', '&' after a g or y, or an '=' after an '=') in one AVX2 pass
 //	              (prepass_amd64.s; elsewhere one bytes.IndexByte pass per trigger byte,
-//	              proven equivalent by TestPrepassKernels and TestFallbackPassesAgree),
+//	              checked equal by TestPrepassKernels and TestFallbackPassesAgree),
 //	              and hands the automaton only small windows around triggers that end
 //	              "sig" or "accountkey": the automaton alone runs below 1 GB/s
 //	              (BenchmarkAhoCorasickCore). A blob with no candidate costs one pass

@@ -273,7 +273,7 @@ func (st *state) addKeyMatch(t *text, tok *Token, key string, s, e int, redacted
 	tok.Signature = NewSecret(key)
 	tok.Redacted = maskValues(redacted)
 	tok.Query = NewSecret(string(t.b[s:e]))
-	sev, reasons := classifyKey(tok, key, inConn, spanFlags(t, s, e), tags)
+	sev, reasons := classifyKey(tok, key, inConn, t.flags(s, e), tags)
 	st.add(Match{
 		Start:       t.origStart(s),
 		End:         t.origEnd(e - 1),

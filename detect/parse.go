@@ -13,28 +13,24 @@ const (
 	maxConnLen  = 2048 // longest connection string considered
 )
 
-// sasKeys are the query parameters of sas-spec §1 (lower case).
-var sasKeys = map[string]bool{
-	"sv": true, "ss": true, "srt": true, "sp": true, "st": true, "se": true, "sip": true, "spr": true,
-	"ses": true, "sig": true, "api-version": true, "sr": true, "sdd": true, "tn": true, "spk": true,
-	"srk": true, "epk": true, "erk": true, "si": true, "rscc": true, "rscd": true, "rsce": true,
-	"rscl": true, "rsct": true, "skoid": true, "sktid": true, "skt": true, "ske": true, "sks": true,
-	"skv": true, "saoid": true, "suoid": true, "scid": true, "skdutid": true, "sduoid": true,
-	"srh": true, "srq": true,
-}
-
-// IsSASParam reports whether key (lower case) is a SAS query parameter of
-// sas-spec §1: the parameters a SAS signs or a service reads from it.
-func IsSASParam(key string) bool { return sasKeys[key] }
-
-// sasKeyNames holds each key of sasKeys once, to be shared by every token.
-var sasKeyNames = func() map[string]string {
-	m := make(map[string]string, len(sasKeys))
-	for k := range sasKeys {
+// sasKeys maps each query parameter of sas-spec §1 (lower case) to
+// itself: one string per key, shared by every token (paramKey).
+var sasKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range strings.Fields(`sv ss srt sp st se sip spr ses sig api-version sr sdd tn spk
+		srk epk erk si rscc rscd rsce rscl rsct skoid sktid skt ske sks skv saoid suoid scid skdutid
+		sduoid srh srq`) {
 		m[k] = k
 	}
 	return m
 }()
+
+// IsSASParam reports whether key (lower case) is a SAS query parameter of
+// sas-spec §1: the parameters a SAS signs or a service reads from it.
+func IsSASParam(key string) bool {
+	_, ok := sasKeys[key]
+	return ok
+}
 
 // paramKey returns k in lower case: strings.ToLower(string(k)), without an
 // allocation when k is one of sasKeys in any ASCII case.
@@ -44,7 +40,7 @@ func paramKey(k []byte) string {
 		for i, c := range k {
 			buf[i] = lowerTable[c]
 		}
-		if s, ok := sasKeyNames[string(buf[:len(k)])]; ok {
+		if s, ok := sasKeys[string(buf[:len(k)])]; ok {
 			return s
 		}
 	}
@@ -339,7 +335,7 @@ func keyPrefix(b []byte, qs, s, qe int) (prefix string, start, steps int) {
 		}
 		steps += eq + 1
 		key := strings.ToLower(string(seg[:eq]))
-		if sasKeys[key] {
+		if IsSASParam(key) {
 			break
 		}
 		cut := -1
@@ -350,7 +346,7 @@ func keyPrefix(b []byte, qs, s, qe int) (prefix string, start, steps int) {
 				break
 			}
 		}
-		if cut >= 0 && sasKeys[key[cut+1:]] {
+		if cut >= 0 && IsSASParam(key[cut+1:]) {
 			prefix = key[:cut]
 			qs += cut + 1
 			break

@@ -127,8 +127,8 @@ const (
 var prevClasses = [256]uint8{'g': prevTrigger, 'G': prevTrigger, 'y': prevTrigger, 'Y': prevTrigger, '=': prevEquals, 0: prevNUL}
 
 // prevClass classifies the byte before data[i] with one table load: the
-// pre-pass calls it for every '=' of the input, so the common answer
-// (prevNone) costs a load and a compare. A NUL is skipped once (UTF-16
+// pre-pass without AVX2 calls it for every '=' of the input, so the common
+// answer (prevNone) costs a load and a compare. A NUL is skipped once (UTF-16
 // text), and "=\x00=" is not "==".
 func prevClass(data []byte, i int) uint8 {
 	if i == 0 {
@@ -180,8 +180,8 @@ func (pp *prepass) run(data []byte, cs, ce int) {
 }
 
 // runKernel asks the kernel for each position in data[cs:ce] where a
-// trigger byte follows a g, y, '=' or NUL (rare in any text) and
-// classifies it.
+// trigger byte follows a g, y, '=' or NUL (rare in prose; base64 "=="
+// padding is the common one) and classifies it.
 func (pp *prepass) runKernel(data []byte, cs, ce int) {
 	base := max(cs-1, 0) // the kernel reads the byte before each position
 	b := data[base:ce]
@@ -346,7 +346,9 @@ const foldPiece = 4096
 // window runs the automaton over data[ws:we] folded to ASCII lower case, in
 // pieces that overlap by anchorReach (no anchor falls between two), and
 // appends the positions of the anchors it reports (found with bytes.Index
-// in the folded piece). It does not allocate unless it finds one.
+// in the folded piece). The automaton's per-call match set comes from a
+// sync.Pool, which a garbage collection empties: a call may allocate even
+// when it finds nothing.
 func (p *prefilter) window(out []cand, data []byte, ws, we, limit int) []cand {
 	var buf [foldPiece]byte
 	for s := ws; s < we; s += foldPiece - anchorReach {

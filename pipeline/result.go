@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 
@@ -46,6 +47,16 @@ func (r *Result) AddSkip(reason crawler.SkipReason, n, size int64) {
 	}
 	r.Skips[reason] += n
 	r.SkippedBytes += size
+}
+
+// AddDropped records what a findings store dropped past its cap on unique
+// tokens ([report.Collector.Dropped]): n occurrences found and not kept.
+// The run is then incomplete, and its tips are not for an incremental run
+// (the next one must look at those tokens again).
+func (r *Result) AddDropped(n, limit int) {
+	r.AddSkip(crawler.SkipFindingsCap, 1, 0)
+	r.AddProblem(fmt.Sprintf("%d occurrences of tokens past the cap of %d unique tokens were not kept", n, limit))
+	r.Tips = nil
 }
 
 // AddProblem records a message for the summary. It is scrubbed of anything

@@ -56,16 +56,12 @@ func appendFindingRecord(b []byte, scratch *[]byte, f Finding) []byte {
 		b = append(b, `,"liveness_code":`...)
 		b = appendJSONString(b, f.LivenessCode)
 	}
-	text := []byte(nil)
 	if f.Remediation != "" {
 		b = append(b, `,"remediation":`...)
 		b = appendJSONString(b, f.Remediation)
-	} else if text = appendRemediation((*scratch)[:0], f); len(text) > 0 {
+	} else if *scratch = appendRemediation((*scratch)[:0], f); len(*scratch) > 0 {
 		b = append(b, `,"remediation":`...)
-		b = appendJSONString(b, text)
-	}
-	if cap(text) > cap(*scratch) {
-		*scratch = text
+		b = appendJSONString(b, *scratch)
 	}
 	b = append(b, `,"locations":[`...)
 	for i := range f.Locations {

@@ -128,8 +128,8 @@ func printable(t *time.Time) *time.Time {
 	if y := u.Year(); y < 0 || y > 9999 {
 		return nil
 	}
-	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
-		return &u
+	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 || t.Year() < 0 || t.Year() > 9999 {
+		return &u // in its own zone it would not print (e.g. 10000-01-01T00:30+01:00)
 	}
 	return t
 }

@@ -26,11 +26,7 @@ type RemediationStep struct {
 // String returns the step as plain text, each value in double quotes (Go
 // syntax when it holds a control character or a quote). It is safe for
 // concurrent use.
-func (s RemediationStep) String() string {
-	var b strings.Builder
-	s.render(&b, plainQuote)
-	return b.String()
-}
+func (s RemediationStep) String() string { return string(s.appendTo(nil, plainQuote)) }
 
 // plainQuote is String's quoting of a value.
 func plainQuote(v string) string {
@@ -42,20 +38,13 @@ func plainQuote(v string) string {
 
 // Render returns the step with each value passed through quote.
 func (s RemediationStep) Render(quote func(string) string) string {
-	var b strings.Builder
-	s.render(&b, quote)
-	return b.String()
+	return string(s.appendTo(nil, quote))
 }
 
-// render writes the step to b: Format with each %s replaced by the next
+// appendTo appends the step to b: Format with each %s replaced by the next
 // value passed through quote. Format is sasquatch's own prose with only
 // %s verbs (TestRemediationFormats), so this is fmt.Sprintf without its
 // reflection: every finding of every report renders five or six steps.
-func (s RemediationStep) render(b *strings.Builder, quote func(string) string) {
-	b.Write(s.appendTo(nil, quote))
-}
-
-// appendTo is render into a byte slice.
 func (s RemediationStep) appendTo(b []byte, quote func(string) string) []byte {
 	f := s.Format
 	for _, a := range s.Args {

@@ -13,8 +13,9 @@ import (
 // shows) and, for JSONL, the encoding of each record. A report is written
 // after the scan, when nothing else runs, so a scan with thousands of
 // findings would otherwise end on one core. For JSONL the remediation is
-// made a batch at a time and dropped once encoded: a run with a million
-// findings never holds a million remediation texts (about 1.5 KB each).
+// made a batch at a time and dropped once encoded: a run with a hundred
+// thousand findings never holds as many remediation texts (about 1.5 KB
+// each).
 // For the other formats WriteAll fills in the Remediation of the findings
 // in fs first.
 func WriteAll(ctx context.Context, s Sink, fs []Finding, workers int) error {
@@ -67,11 +68,11 @@ func forEachParallel(n, workers int, f func(i int)) {
 
 // jsonlBatch is how many records writeAll encodes before writing them: it
 // bounds the memory of the encoded text, whatever the number of findings.
-// Small batches measured faster than large ones: the encoders' buffers stay
+// Small batches measured faster than large ones: the workers' buffers stay
 // in memory already touched (a first touch costs a page fault).
 const jsonlBatch = 128
 
-// writeAll encodes the records of fs in parallel, a batch at a time, each
+// writeAll appends the records of fs in parallel, a batch at a time, each
 // goroutine into its own buffer, and writes the buffers in order.
 func (s *JSONL) writeAll(ctx context.Context, fs []Finding, workers int) error {
 	if s.closed {

@@ -111,10 +111,12 @@ func TestUnprintableDates(t *testing.T) {
 	far := time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC)
 	odd := time.Date(2024, 5, 1, 12, 0, 0, 0, time.FixedZone("+9959", (99*60+59)*60))
 	fine := time.Date(2024, 5, 1, 12, 0, 0, 0, time.FixedZone("+0100", 3600))
+	edge := time.Date(9999, 12, 31, 23, 30, 0, 0, time.UTC).In(time.FixedZone("+0100", 3600)) // year 10000 in its zone
 	f := Finding{Fingerprint: "ff", Severity: detect.High, Kind: detect.KindService, Expiry: &far, Locations: []Location{
 		{Path: "a.txt", Line: 1, Column: 1, Date: &fine},
 		{Path: "b.txt", Line: 1, Column: 1, Date: &far},
 		{Path: "c.txt", Line: 1, Column: 1, Date: &odd},
+		{Path: "d.txt", Line: 1, Column: 1, Date: &edge},
 	}}
 	for _, format := range []string{"jsonl", "json"} {
 		var buf bytes.Buffer
@@ -129,7 +131,7 @@ func TestUnprintableDates(t *testing.T) {
 			t.Fatalf("%s: %v", format, err)
 		}
 		out := strings.NewReplacer(" ", "", "\n", "").Replace(buf.String()) // JSON is indented
-		for _, want := range []string{`"date":"2024-05-01T12:00:00+01:00"`, `"date":"2024-04-27T08:01:00Z"`, `"expiry":null`} {
+		for _, want := range []string{`"date":"2024-05-01T12:00:00+01:00"`, `"date":"2024-04-27T08:01:00Z"`, `"date":"9999-12-31T23:30:00Z"`, `"expiry":null`} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s: %s missing:\n%s", format, want, out)
 			}

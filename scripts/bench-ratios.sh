@@ -177,9 +177,9 @@ for n in "${NAMES[@]}"; do measure "$n"; done # warm-up: page cache, binaries
 for ((r = 1; r <= RUNS; r++)); do
 	warm
 	if ((r % 2)); then
-		order=(scan rg w1 w2 scano git catfile)
+		order=(rg scan scano w1 w2 git catfile)
 	else
-		order=(rg scan w2 w1 scano catfile git)
+		order=(scano scan rg w2 w1 catfile git)
 	fi
 	for n in "${order[@]}"; do measure "$n" record; done
 done

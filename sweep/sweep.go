@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -60,6 +61,10 @@ type Config struct {
 	// PollInterval is how often Wait and the relist job look at the queue
 	// (default 1 s; tests use less).
 	PollInterval time.Duration
+	// MaxFindings caps the unique tokens kept per repository (default
+	// report.DefaultMaxFindings). Past it the repository's scan is
+	// incomplete and its tips are not saved.
+	MaxFindings int
 }
 
 // Queue is the sweep job queue of one process.
@@ -461,12 +466,15 @@ func (w *scanWorker) Work(ctx context.Context, job *river.Job[ScanArgs]) error {
 		return err // transient or ctx: River retries or rescues
 	}
 	defer src.Close()
-	coll := report.NewCollector(report.CollectorOptions{})
+	coll := report.NewCollector(report.CollectorOptions{MaxFindings: q.cfg.MaxFindings})
 	res, err := q.cfg.Pipeline.Scan(ctx, pipeline.Source{Source: src, Name: a.Repo.FullName, Decorate: w.decorate(a.Repo)}, coll)
 	if err != nil {
 		return err // interrupted: nothing committed, the job runs again
 	}
 	findings := coll.Findings()
+	if d := coll.Dropped(); d > 0 {
+		res.AddDropped(d, cmp.Or(q.cfg.MaxFindings, report.DefaultMaxFindings))
+	}
 	err = q.cfg.Store.InTx(ctx, func(tx *store.Tx) error {
 		added, err := tx.AddFindings(ctx, a.RunID, a.RepoID, findings)
 		if err != nil {

@@ -148,3 +148,54 @@ func TestSweepSQLite(t *testing.T) {
 		t.Errorf("%d outcomes (%v), want 4", len(outs), err)
 	}
 }
+
+// TestSweepFindingsCap: a repository holding more distinct tokens than the
+// collector keeps is scanned incomplete, says so (a findings-cap skip and
+// a problem), and keeps no tips, so that the next sweep looks again; a
+// repository under the cap is unaffected.
+func TestSweepFindingsCap(t *testing.T) {
+	gh := fakegh.New(t)
+	gh.AddRepo(t, 700, "acme", "many", map[string]string{
+		"a.txt": sasURL("contosocap01", 1) + "\n" + sasURL("contosocap02", 2) + "\n" + sasURL("contosocap03", 3) + "\n",
+	})
+	gh.AddRepo(t, 701, "acme", "few", map[string]string{"a.txt": sasURL("contosocap04", 4) + "\n"})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	q, st := newQueue(t, filepath.Join(t.TempDir(), "s.db"), gh)
+	q.cfg.MaxFindings = 2
+	runID, _, err := q.Enqueue(ctx, github.Targets{Orgs: []string{"acme"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer q.Stop(context.Background())
+	if err := q.Wait(ctx, runID, nil); err != nil {
+		t.Fatal(err)
+	}
+	outs, err := q.Outcomes(ctx, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byRepo := map[string]ScanOutcome{}
+	for _, o := range outs {
+		byRepo[o.Repo] = o
+	}
+	many, few := byRepo["acme/many"], byRepo["acme/few"]
+	if many.Complete || many.Skips["findings-cap"] != 1 || len(many.Problems) == 0 || many.NewFindings != 2 {
+		t.Errorf("over the cap: %+v, want incomplete with a findings-cap skip, a problem and 2 findings", many)
+	}
+	if !few.Complete || few.NewFindings != 1 {
+		t.Errorf("under the cap: %+v", few)
+	}
+	for id, want := range map[int64]bool{700: false, 701: true} {
+		tips, err := st.Tips(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(tips) > 0; got != want {
+			t.Errorf("repository %d: tips saved %v, want %v", id, got, want)
+		}
+	}
+}

@@ -73,8 +73,7 @@ func (c *common) finishWith(ctx context.Context, coll *report.Collector, st *pip
 		shown = append(shown, f)
 	}
 	if d := coll.Dropped(); d > 0 {
-		st.AddSkip(crawler.SkipFindingsCap, 1, 0)
-		st.AddProblem(fmt.Sprintf("%d occurrences of tokens past the cap of %d unique tokens were not kept", d, report.DefaultMaxFindings))
+		st.AddDropped(d, report.DefaultMaxFindings)
 	}
 	res.incomplete = res.incomplete || st.LostContent()
 	if sum.warnEmpty && st.Blobs == 0 && !st.LostContent() && !sum.nothing {

@@ -37,7 +37,7 @@ func (g *gitFlags) register(cmd *cobra.Command) {
 	f.Var(&g.maxBlob, "max-blob-size", "skip (and report) blobs larger than `SIZE`")
 	f.Var(&g.maxRepo, "max-repo-bytes", "stop scanning a repository after `SIZE` of blob content (reported as incomplete)")
 	f.DurationVar(&g.timeout, "timeout", time.Hour, "give up on a repository after `DURATION` (reported as incomplete)")
-	f.StringVar(&g.tempDir, "temp-dir", "", "parent `DIR` for temporary bare clones (default the system temporary directory)")
+	f.StringVar(&g.tempDir, "temp-dir", "", "parent `DIR` for temporary bare clones and provenance logs (up to 256 MiB per repository; default the system temporary directory)")
 }
 
 func (g *gitFlags) config(c *common) gitscan.Config {
@@ -154,7 +154,7 @@ func runGit(ctx context.Context, c *common, g *gitFlags, cfg gitscan.Config, sin
 		}
 	}
 	if fatal == nil && g.saveTips != "" {
-		if err := writeTips(g.saveTips, saved); err != nil {
+		if err := writeTips(g.saveTips, tipsToSave(c, coll, saved, since)); err != nil {
 			fatal = fmt.Errorf("--save-tips: %w", err)
 		}
 	}

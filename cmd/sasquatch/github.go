@@ -172,7 +172,7 @@ func runGitHub(ctx context.Context, c *common, g *gitFlags, f *githubFlags, res 
 	p.Close()
 	prog.finish()
 	if runErr == nil && f.saveTips != "" {
-		if err := writeTips(f.saveTips, saved); err != nil {
+		if err := writeTips(f.saveTips, tipsToSave(c, coll, saved, since)); err != nil {
 			runErr = fmt.Errorf("--save-tips: %w", err)
 		}
 	}

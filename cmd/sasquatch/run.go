@@ -96,7 +96,7 @@ func (c *common) register(cmd *cobra.Command) {
 	f.StringVar(&c.minSeverity, "min-severity", "info", "print only findings at or above `LEVEL` (info, low, medium, high, critical)")
 	f.StringVar(&c.failOn, "fail-on", "low", "exit 1 when a finding reaches `LEVEL`; never (or none): report only, exit 0 whatever is found")
 	f.BoolVar(&c.strict, "strict", false, "exit 3 when anything could not be scanned (coverage incomplete)")
-	f.IntVar(&c.workers, "workers", 0, "CPUs a run uses to read files, detect and render the report (default: all)")
+	f.IntVar(&c.workers, "workers", 0, "CPUs a run uses to read files, detect and render the report (default: all; git's own processes not counted)")
 	f.BoolVarP(&c.quiet, "quiet", "q", false, "no summary or progress on standard error (problems are still printed)")
 	f.StringVar(&c.baseline, "baseline", "", "hide (and count) the findings listed in `FILE`: the JSONL or JSON output of an earlier run, or fingerprints one a line")
 	f.BoolVar(&c.allLocs, "all-locations", false, "text format: list every location of a finding (default: the first 10)")

@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/sasquatch-sec/sasquatch/report"
 )
 
 // tipSet is the content of a --save-tips / --since-tips file: the commits
@@ -84,4 +86,16 @@ func writeTips(path string, t tipSet) error {
 // tipValues returns the commits of a ref -> commit map.
 func tipValues(m map[string]string) []string {
 	return slices.Collect(maps.Values(m))
+}
+
+// tipsToSave is what --save-tips writes: this run's tips, unless the
+// findings store dropped tokens past its cap. Which repositories held them
+// is not known, so every repository then keeps the tips the run started
+// from, and the next incremental run looks at what this one dropped.
+func tipsToSave(c *common, coll *report.Collector, saved, since tipSet) tipSet {
+	if coll.Dropped() == 0 {
+		return saved
+	}
+	c.logger.Warn("findings cap reached: tips not advanced for the next incremental run")
+	return since
 }

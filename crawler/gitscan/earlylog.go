@@ -3,6 +3,7 @@ package gitscan
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -12,8 +13,9 @@ import (
 // longer log is abandoned, and Provenance runs git log again, streamed.
 const maxLogSpill = 256 << 20
 
-// errSpillFull says the early log outgrew maxLogSpill.
-var errSpillFull = errors.New("early git log larger than its spill limit")
+// errSpillFull says the early log could not be kept whole: it outgrew
+// maxLogSpill, or its file refused a write.
+var errSpillFull = errors.New("early git log not kept whole")
 
 // earlyLog is a git log started by StartProvenance: its output goes to an
 // unlinked temporary file, read by Provenance once git has finished.
@@ -72,10 +74,14 @@ func (r *Repo) StartProvenance(ctx context.Context) {
 func (r *Repo) spillLog(ctx context.Context, f *os.File, limit int64) error {
 	return r.runLog(ctx, func(out io.Reader) error {
 		n, err := io.Copy(f, io.LimitReader(out, limit+1))
-		if err == nil && n > limit {
-			err = errSpillFull
+		switch {
+		case err != nil:
+			// The file refused it (a full disk): run again when needed.
+			return fmt.Errorf("%w: %v", errSpillFull, err)
+		case n > limit:
+			return fmt.Errorf("%w: over %d bytes", errSpillFull, limit)
 		}
-		return err
+		return nil
 	})
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"strconv"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -93,7 +92,6 @@ func (r *Repo) listRefsGit(ctx context.Context) ([]ref, string, error) {
 type checked struct {
 	oid     string
 	typ     string
-	size    int64
 	missing bool
 }
 
@@ -108,7 +106,7 @@ type pendingCheck struct {
 
 func (r *Repo) startBatchCheck(ctx context.Context) (*pendingCheck, error) {
 	c := &pendingCheck{errb: &tailBuffer{max: 2048}}
-	c.cmd = r.command(ctx, "cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)")
+	c.cmd = r.command(ctx, "cat-file", "--batch-check=%(objectname) %(objecttype)")
 	in, err := c.cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -124,7 +122,7 @@ func (r *Repo) startBatchCheck(ctx context.Context) (*pendingCheck, error) {
 // stop ends a check that will not be asked.
 func (c *pendingCheck) stop() { stopProcess(&c.cmd, c.in) }
 
-// ask returns the type and size of each object name (IDs, or "ID^{}" to
+// ask returns the ID and type of each object name (IDs, or "ID^{}" to
 // peel), in order. The check ends with it.
 func (c *pendingCheck) ask(names []string) ([]checked, error) {
 	w := bufio.NewWriter(c.in)
@@ -147,14 +145,10 @@ func (c *pendingCheck) ask(names []string) ([]checked, error) {
 		}
 		f := strings.Fields(string(line))
 		switch {
-		case len(f) == 3 && validOID(f[0]):
-			size, err := strconv.ParseInt(f[2], 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("git cat-file: bad size in %q", truncate(string(line), 100))
-			}
-			res = append(res, checked{oid: f[0], typ: f[1], size: size})
 		case len(f) == 2 && (f[1] == "missing" || f[1] == "ambiguous"):
 			res = append(res, checked{missing: true})
+		case len(f) == 2 && validOID(f[0]):
+			res = append(res, checked{oid: f[0], typ: f[1]})
 		default:
 			return nil, fmt.Errorf("git cat-file: unexpected line %q", truncate(string(line), 100))
 		}
