@@ -334,7 +334,14 @@ func keyPrefix(b []byte, qs, s, qe int) (prefix string, start, steps int) {
 			break
 		}
 		steps += eq + 1
-		key := strings.ToLower(string(seg[:eq]))
+		// ASCII lower case, byte for byte: strings.ToLower turns an invalid
+		// UTF-8 byte into three, and key's indexes must be seg's (qs moves
+		// by them).
+		kb := make([]byte, eq)
+		for i, c := range seg[:eq] {
+			kb[i] = lower(c)
+		}
+		key := string(kb)
 		if IsSASParam(key) {
 			break
 		}
